@@ -1,0 +1,126 @@
+/**
+ * The composition root: builds every part from the validated Config and starts the roles this
+ * process plays (API, worker, or both). Nothing else wires concrete implementations together.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.js';
+import { openDatabase, type Database } from '../db/database.js';
+import { JobQueue } from '../queue/job-queue.js';
+import { QUEUES, TRAINING_STEP, type TrainingStepData } from '../jobs/queues.js';
+import { runTrainingStep } from '../jobs/training-pipeline.js';
+import { reconcileRuns } from '../jobs/reconciler.js';
+import { NotificationHub } from '../notifications/notification-hub.js';
+import { LocalObjectStore } from '../storage/local.store.js';
+import { UrlSigner } from '../storage/url-signer.js';
+import { BasicImageChecker } from '../services/image-checker.js';
+import type { ServiceContext } from '../services/context.js';
+import { buildApi } from '../api/server.js';
+import { createTrainingBackend, type BackendChoice } from './training-backend.factory.js';
+import { persistedSecret, randomSecret } from './secrets.js';
+
+export interface StartOptions {
+  api: boolean;
+  worker: boolean;
+  log?: (msg: string) => void;
+  /** Fastify request logging. */
+  httpLog?: boolean;
+}
+
+export interface RunningLikeness {
+  url: string | null;
+  ctx: ServiceContext;
+  adminToken: string;
+  adminTokenCreated: boolean;
+  backend: BackendChoice;
+  database: Database;
+  /** Runs the reconciler once (tests call it instead of waiting for the tick). */
+  reconcile(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const RECONCILE_EVERY_MS = 30_000;
+
+export async function startLikeness(config: Config, opts: StartOptions): Promise<RunningLikeness> {
+  const log = opts.log ?? ((m: string) => console.log(m));
+  await mkdir(config.dataDir, { recursive: true });
+  const signing = config.signingSecret ?? (await persistedSecret(config.dataDir, 'signing-secret', () => randomSecret())).value;
+  const admin = config.adminToken
+    ? { value: config.adminToken, created: false }
+    : await persistedSecret(config.dataDir, 'admin-token', () => randomSecret('lk_admin_'));
+
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const queue = new JobQueue(database.boss);
+  await queue.start(QUEUES);
+
+  let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const signer = new UrlSigner(signing);
+  const store = new LocalObjectStore(path.join(config.dataDir, 'objects'), signer, () => baseUrl);
+  const backend = await createTrainingBackend(config, log);
+
+  const ctx: ServiceContext = {
+    config,
+    db: database.db,
+    queue,
+    store,
+    hub: new NotificationHub(),
+    backend: backend.backend,
+    emulated: backend.emulated,
+    imageChecker: new BasicImageChecker(config.images.minSide),
+    log,
+  };
+
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  if (opts.api) {
+    app = await buildApi({
+      ctx,
+      signer,
+      adminToken: admin.value,
+      logger: opts.httpLog,
+      health: async () => ({ database: database.kind, training: backend.describe, emulated: backend.emulated }),
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    url = `http://${config.host}:${port}`;
+    if (!config.publicUrl) baseUrl = url;
+  }
+
+  let reconcileTimer: NodeJS.Timeout | null = null;
+  if (opts.worker) {
+    if (database.kind === 'pglite') {
+      const n = await queue.recoverOrphans([TRAINING_STEP]);
+      if (n) log(`Recovered ${n} job(s) left running by the previous process.`);
+    }
+    await queue.work<TrainingStepData>(TRAINING_STEP, config.worker.concurrency, (job) => runTrainingStep(ctx, job));
+    const revived = await reconcileRuns(ctx);
+    if (revived) log(`Re-queued ${revived} training run(s) that had no pending step.`);
+    reconcileTimer = setInterval(() => {
+      reconcileRuns(ctx).catch((err) => log(`[reconciler] ${(err as Error).message}`));
+    }, RECONCILE_EVERY_MS);
+    reconcileTimer.unref();
+  }
+
+  let closed = false;
+  return {
+    url,
+    ctx,
+    adminToken: admin.value,
+    adminTokenCreated: admin.created,
+    backend,
+    database,
+    reconcile: () => reconcileRuns(ctx),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (reconcileTimer) clearInterval(reconcileTimer);
+      // Stop taking requests, let in-flight jobs finish (pg-boss waits), then close storage.
+      await app?.close();
+      await queue.stop({ graceful: true, timeoutSeconds: 20 });
+      await backend.emulator?.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Configuration: environment variables validated once at start-up with zod. Only the entry
+ * point passes process.env in; every other module receives the typed Config. A wrong value
+ * stops start-up with a sentence naming the variable; secrets never appear in messages.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { BASE_MODELS } from '../domain/base-models.js';
+import { DEFAULT_PRICES, type PriceTable } from '../domain/pricing.js';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const num = (def: number, min = 0) => z.coerce.number().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const priceSchema = z.partialRecord(
+  z.enum(BASE_MODELS),
+  z.object({ base: z.number().int().min(0), perImage: z.number().int().min(0) }),
+);
+
+const envSchema = z.object({
+  PORT: int(8080).pipe(z.number().max(65535)),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LIKENESS_DATA_DIR: z.string().min(1).default('./data'),
+  /** Base URL the outside world (providers) reaches this API at; signed URLs are built on it. */
+  LIKENESS_PUBLIC_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().url().optional(),
+  LIKENESS_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LIKENESS_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LIKENESS_MIN_IMAGE_SIDE: int(512, 1),
+  LIKENESS_MIN_IMAGES: int(5, 1),
+  LIKENESS_MAX_IMAGES: int(10, 1),
+  LIKENESS_MAX_UPLOAD_BYTES: int(20 * 1024 * 1024, 1024),
+  LIKENESS_PRICES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return undefined;
+      try {
+        return priceSchema.parse(JSON.parse(v));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"flux-dev":{"base":25000,"perImage":1000}}' });
+        return z.NEVER;
+      }
+    }),
+  LIKENESS_TRAINING_BACKEND: z.enum(['emulator', 'runpod', 'aitoolkit']).optional(),
+  LIKENESS_POLL_SECONDS: num(5, 0.1),
+  LIKENESS_WORKER_CONCURRENCY: int(4, 1),
+  LIKENESS_MAX_ATTEMPTS: int(3, 1),
+  /** Overrides of the training recipe (useful with the emulator and in tests). */
+  LIKENESS_TRAIN_STEPS: int(0),
+  LIKENESS_TRAIN_RANK: int(0),
+  // The GPU emulator (used when no provider is configured).
+  LIKENESS_EMULATOR_TRAIN_SECONDS: num(20, 0),
+  LIKENESS_EMULATOR_BOOT_SECONDS: num(1, 0),
+  LIKENESS_EMULATOR_PORT: int(0),
+  LIKENESS_EMULATOR_FAULTS: z.string().optional(),
+  /** Use an emulator already running (`likeness emulator`) instead of starting one in-process. */
+  LIKENESS_EMULATOR_URL: z.string().url().optional(),
+  // RunPod pods + AI Toolkit.
+  RUNPOD_API_KEY: z.string().min(1).optional(),
+  LIKENESS_RUNPOD_API_URL: z.string().url().default('https://api.runpod.io'),
+  LIKENESS_RUNPOD_PROXY_URL: z.string().default('https://{podId}-{port}.proxy.runpod.net'),
+  LIKENESS_RUNPOD_GPU_TYPE: z.string().default('NVIDIA GeForce RTX 4090'),
+  LIKENESS_RUNPOD_IMAGE: z.string().default('ostris/aitoolkit:latest'),
+  // An AI Toolkit UI that is already running.
+  LIKENESS_AITOOLKIT_URL: z.string().url().optional(),
+  LIKENESS_AITOOLKIT_TOKEN: z.string().optional(),
+  LIKENESS_AITOOLKIT_GPU_IDS: z.string().regex(/^\d+(,\d+)*$/, 'must be GPU indexes like "0" or "0,1"').default('0'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  publicUrl: string | undefined;
+  databaseUrl: string | undefined;
+  adminToken: string | undefined;
+  signingSecret: string | undefined;
+  images: { minSide: number; min: number; max: number; maxUploadBytes: number };
+  prices: PriceTable;
+  worker: { pollSeconds: number; concurrency: number; maxAttempts: number };
+  recipeOverrides: { steps?: number; rank?: number };
+  training:
+    | { backend: 'emulator'; trainSeconds: number; bootSeconds: number; port: number; faults: string | undefined; url: string | undefined }
+    | {
+        backend: 'runpod';
+        apiKey: string;
+        apiUrl: string;
+        proxyUrlTemplate: string;
+        gpuType: string;
+        image: string;
+      }
+    | { backend: 'aitoolkit'; url: string; token: string | undefined; gpuIds: string };
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${String(i.path[0] ?? 'environment')} ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${lines.join('; ')}.`);
+  }
+  const e = parsed.data;
+  const backend = e.LIKENESS_TRAINING_BACKEND ?? (e.RUNPOD_API_KEY ? 'runpod' : e.LIKENESS_AITOOLKIT_URL ? 'aitoolkit' : 'emulator');
+  let training: Config['training'];
+  if (backend === 'runpod') {
+    if (!e.RUNPOD_API_KEY) throw new ConfigError('Invalid configuration: RUNPOD_API_KEY is required when LIKENESS_TRAINING_BACKEND=runpod.');
+    training = {
+      backend,
+      apiKey: e.RUNPOD_API_KEY,
+      apiUrl: e.LIKENESS_RUNPOD_API_URL,
+      proxyUrlTemplate: e.LIKENESS_RUNPOD_PROXY_URL,
+      gpuType: e.LIKENESS_RUNPOD_GPU_TYPE,
+      image: e.LIKENESS_RUNPOD_IMAGE,
+    };
+  } else if (backend === 'aitoolkit') {
+    if (!e.LIKENESS_AITOOLKIT_URL) {
+      throw new ConfigError('Invalid configuration: LIKENESS_AITOOLKIT_URL is required when LIKENESS_TRAINING_BACKEND=aitoolkit.');
+    }
+    training = { backend, url: e.LIKENESS_AITOOLKIT_URL, token: e.LIKENESS_AITOOLKIT_TOKEN, gpuIds: e.LIKENESS_AITOOLKIT_GPU_IDS };
+  } else {
+    training = {
+      backend: 'emulator',
+      trainSeconds: e.LIKENESS_EMULATOR_TRAIN_SECONDS,
+      bootSeconds: e.LIKENESS_EMULATOR_BOOT_SECONDS,
+      port: e.LIKENESS_EMULATOR_PORT,
+      faults: e.LIKENESS_EMULATOR_FAULTS,
+      url: e.LIKENESS_EMULATOR_URL?.replace(/\/+$/, ''),
+    };
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.LIKENESS_DATA_DIR),
+    publicUrl: e.LIKENESS_PUBLIC_URL?.replace(/\/+$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    adminToken: e.LIKENESS_ADMIN_TOKEN,
+    signingSecret: e.LIKENESS_SIGNING_SECRET,
+    images: {
+      minSide: e.LIKENESS_MIN_IMAGE_SIDE,
+      min: e.LIKENESS_MIN_IMAGES,
+      max: e.LIKENESS_MAX_IMAGES,
+      maxUploadBytes: e.LIKENESS_MAX_UPLOAD_BYTES,
+    },
+    prices: { ...DEFAULT_PRICES, ...(e.LIKENESS_PRICES ?? {}) },
+    worker: { pollSeconds: e.LIKENESS_POLL_SECONDS, concurrency: e.LIKENESS_WORKER_CONCURRENCY, maxAttempts: e.LIKENESS_MAX_ATTEMPTS },
+    recipeOverrides: {
+      steps: e.LIKENESS_TRAIN_STEPS || undefined,
+      rank: e.LIKENESS_TRAIN_RANK || undefined,
+    },
+    training,
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * The database schema (Drizzle, PostgreSQL dialect; the same schema runs on PGlite and on a
+ * PostgreSQL server). Migrations in drizzle/ are generated from this file (`npm run db:generate`)
+ * and CI fails when they are stale.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  /** sha256 of the bearer token: tokens are shown once and never stored in clear. */
+  tokenHash: text('token_hash').notNull().unique(),
+  name: text('name'),
+  createdAt: createdAt(),
+});
+
+export const characters = pgTable(
+  'characters',
+  {
+    id: text('id').primaryKey(),
+    ownerId: text('owner_id').notNull().references(() => users.id),
+    name: text('name').notNull(),
+    baseModel: text('base_model').notNull(),
+    /** The wizard toggle: train a LoRA automatically once the character sheet is complete. */
+    autoTrain: boolean('auto_train').notNull().default(true),
+    triggerWord: text('trigger_word').notNull(),
+    sheetCompletedAt: ts('sheet_completed_at'),
+    loraEnabled: boolean('lora_enabled').notNull().default(true),
+    loraStrength: doublePrecision('lora_strength').notNull().default(1),
+    /** Liked images counted since this moment suggest a retrain. */
+    likesCountedSince: ts('likes_counted_since'),
+    retrainNotifiedAt: ts('retrain_notified_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('characters_owner_trigger_uq').on(t.ownerId, t.triggerWord), index('characters_owner_idx').on(t.ownerId)],
+);
+
+export const images = pgTable(
+  'images',
+  {
+    id: text('id').primaryKey(),
+    ownerId: text('owner_id').notNull().references(() => users.id),
+    characterId: text('character_id').notNull().references(() => characters.id),
+    source: text('source').notNull().default('sheet'), // sheet | generated
+    storageKey: text('storage_key').notNull(),
+    originalName: text('original_name'),
+    mime: text('mime').notNull(),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    bytes: integer('bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    liked: boolean('liked').notNull().default(false),
+    likedAt: ts('liked_at'),
+    /** Dataset check verdict: accepted | rejected. Rejected images are never trained on. */
+    checkStatus: text('check_status').notNull(),
+    checkReasons: jsonb('check_reasons').$type<{ code: string; message: string }[]>().notNull().default([]),
+    faceBox: jsonb('face_box').$type<{ x: number; y: number; width: number; height: number } | null>(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('images_character_idx').on(t.characterId)],
+);
+
+export const trainingRuns = pgTable(
+  'training_runs',
+  {
+    id: text('id').primaryKey(),
+    ownerId: text('owner_id').notNull().references(() => users.id),
+    characterId: text('character_id').notNull().references(() => characters.id),
+    baseModel: text('base_model').notNull(),
+    status: text('status').notNull(),
+    /** Bumped by every update: state-changing calls carry the version they saw. */
+    version: integer('version').notNull().default(0),
+    trigger: text('trigger').notNull(), // sheet_complete | manual | retry
+    imageIds: jsonb('image_ids').$type<string[]>().notNull(),
+    priceTotal: integer('price_total').notNull(),
+    priceBreakdown: jsonb('price_breakdown').$type<Record<string, unknown>>().notNull(),
+    free: boolean('free').notNull().default(false),
+    retryOfRunId: text('retry_of_run_id'),
+    reservationId: text('reservation_id'),
+    creditsCharged: integer('credits_charged').notNull().default(0),
+    creditsRefunded: integer('credits_refunded').notNull().default(0),
+    recipe: jsonb('recipe').$type<Record<string, unknown>>(),
+    backend: text('backend').notNull(),
+    emulated: boolean('emulated').notNull().default(false),
+    attempt: integer('attempt').notNull().default(0),
+    transientRetries: integer('transient_retries').notNull().default(0),
+    jobName: text('job_name'),
+    providerHandle: jsonb('provider_handle').$type<Record<string, unknown>>(),
+    datasetKey: text('dataset_key'),
+    step: integer('step').notNull().default(0),
+    totalSteps: integer('total_steps').notNull().default(0),
+    secondsPerStep: doublePrecision('seconds_per_step'),
+    etaSeconds: integer('eta_seconds'),
+    loss: doublePrecision('loss'),
+    progressMessage: text('progress_message'),
+    sampleKeys: jsonb('sample_keys').$type<string[]>().notNull().default([]),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    /** Whose fault a failure was: provider/platform faults make the next run free. */
+    errorFault: text('error_fault'),
+    cancelRequested: boolean('cancel_requested').notNull().default(false),
+    gpuSeconds: doublePrecision('gpu_seconds'),
+    costUsd: doublePrecision('cost_usd'),
+    loraModelId: text('lora_model_id'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    trainingStartedAt: ts('training_started_at'),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    // At most one active run per character: concurrent starts get a unique violation -> 409.
+    uniqueIndex('training_runs_one_active_uq')
+      .on(t.characterId)
+      .where(sql`status in ('queued','preparing','submitting','training','finalizing')`),
+    index('training_runs_owner_idx').on(t.ownerId),
+    index('training_runs_status_idx').on(t.status),
+  ],
+);
+
+export const runEvents = pgTable(
+  'run_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    runId: text('run_id').notNull().references(() => trainingRuns.id),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status').notNull(),
+    detail: text('detail'),
+    at: createdAt(),
+  },
+  (t) => [index('run_events_run_idx').on(t.runId)],
+);
+
+export const loraModels = pgTable(
+  'lora_models',
+  {
+    id: text('id').primaryKey(),
+    ownerId: text('owner_id').notNull().references(() => users.id),
+    characterId: text('character_id').notNull().references(() => characters.id),
+    runId: text('run_id').notNull().references(() => trainingRuns.id),
+    baseModel: text('base_model').notNull(),
+    version: integer('version').notNull(),
+    triggerWord: text('trigger_word').notNull(),
+    files: jsonb('files')
+      .$type<{ part: string; storageKey: string; size: number; sha256: string; fileName: string }[]>()
+      .notNull(),
+    rank: integer('rank').notNull(),
+    checkpointStep: integer('checkpoint_step'),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+    emulated: boolean('emulated').notNull().default(false),
+    createdAt: createdAt(),
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('lora_models_run_uq').on(t.runId),
+    uniqueIndex('lora_models_version_uq').on(t.characterId, t.baseModel, t.version),
+  ],
+);
+
+/** The active LoRA per character and base model. */
+export const activeLoras = pgTable(
+  'active_loras',
+  {
+    characterId: text('character_id').notNull().references(() => characters.id),
+    baseModel: text('base_model').notNull(),
+    loraModelId: text('lora_model_id').notNull().references(() => loraModels.id),
+  },
+  (t) => [primaryKey({ columns: [t.characterId, t.baseModel] })],
+);
+
+export const ledgerEntries = pgTable(
+  'ledger_entries',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    userId: text('user_id').notNull().references(() => users.id),
+    kind: text('kind').notNull(), // grant | reserve | capture | release
+    amount: integer('amount').notNull(),
+    reservationId: text('reservation_id'),
+    idempotencyKey: text('idempotency_key').notNull(),
+    runId: text('run_id'),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('ledger_idempotency_uq').on(t.userId, t.idempotencyKey),
+    // A reservation is closed (captured or released) at most once, enforced by the database too.
+    uniqueIndex('ledger_one_close_uq')
+      .on(t.reservationId)
+      .where(sql`kind in ('capture','release')`),
+    index('ledger_user_idx').on(t.userId),
+  ],
+);
+
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull().references(() => users.id),
+    type: text('type').notNull(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    link: text('link'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    /** Makes a notification idempotent: the same event never notifies twice. */
+    dedupeKey: text('dedupe_key').notNull(),
+    readAt: ts('read_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('notifications_dedupe_uq').on(t.userId, t.dedupeKey), index('notifications_user_idx').on(t.userId)],
+);

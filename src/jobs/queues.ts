@@ -1,0 +1,26 @@
+/**
+ * The queues of the product. Each job is keyed by its subject (stately policy, see
+ * queue/job-queue.ts), so at most one handler works on a run at a time.
+ */
+import type { QueueDefinition } from '../queue/job-queue.js';
+
+export const TRAINING_STEP = 'training-step';
+
+export const QUEUES: readonly QueueDefinition[] = [
+  // One step of a run: prepare, submit, one poll, or finalize. A poll takes seconds; prepare and
+  // finalize move files (a LoRA can be hundreds of MB), so the expiry is generous.
+  { name: TRAINING_STEP, expireInSeconds: 900, retryLimit: 5, retryDelaySeconds: 2 },
+];
+
+export interface TrainingStepData {
+  runId: string;
+}
+
+/** Per-step expiry: a crashed worker's poll is retried within a minute. */
+export const STEP_EXPIRY_SECONDS: Record<string, number> = {
+  queued: 60,
+  preparing: 600,
+  submitting: 300,
+  training: 120,
+  finalizing: 1800,
+};

@@ -1,0 +1,143 @@
+/**
+ * The job queue: pg-boss on the application's own database, so a business row and the job that
+ * continues it are written in one transaction (pass the transaction as `executor`).
+ *
+ * Every Likeness queue uses pg-boss's "stately" policy keyed by the subject (e.g. the run id):
+ * at most one queued and one active job per subject. That is what makes the pipeline safe under
+ * duplicate sends (a reconciler, a webhook and a poll all asking to advance the same run) and
+ * under several workers: one run is never advanced by two handlers at once.
+ */
+import PgBoss from 'pg-boss';
+import type { Executor, SqlExecutor } from '../db/database.js';
+import { txExecutor } from '../db/database.js';
+
+export interface QueueDefinition {
+  name: string;
+  /** Upper bound of one handler run; a crashed worker's job is retried after this. */
+  expireInSeconds: number;
+  /** Retries of unexpected errors (bugs, database hiccups); provider faults are handled inside. */
+  retryLimit: number;
+  retryDelaySeconds: number;
+}
+
+export interface SendOptions {
+  key: string;
+  startAfterSeconds?: number;
+  expireInSeconds?: number;
+  /** Run the insert inside this transaction. */
+  executor?: Executor;
+}
+
+export interface JobContext<T> {
+  id: string;
+  data: T;
+  retryCount: number;
+  retryLimit: number;
+}
+
+export class JobQueue {
+  private boss: PgBoss;
+  private started = false;
+
+  constructor(
+    connection: SqlExecutor | { connectionString: string },
+    private readonly opts: { pollingIntervalSeconds?: number; maintenanceIntervalSeconds?: number } = {},
+  ) {
+    const common = {
+      schema: 'pgboss',
+      // Poll every second: a training step advances within a second of becoming due.
+      pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 1,
+      maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds ?? 30,
+      // Our own scheduling needs no cron; the monitor only emits events we do not use.
+      schedule: false,
+      supervise: true,
+    };
+    this.boss =
+      'connectionString' in connection
+        ? new PgBoss({ ...common, connectionString: connection.connectionString, max: 5 })
+        : new PgBoss({ ...common, db: connection });
+    this.boss.on('error', (err: Error) => {
+      // pg-boss reports its own background errors here; they must never crash the process.
+      console.error(`[queue] ${err.message}`);
+    });
+  }
+
+  async start(queues: readonly QueueDefinition[]): Promise<void> {
+    await this.boss.start();
+    for (const q of queues) {
+      const options: PgBoss.Queue = {
+        name: q.name,
+        policy: 'stately',
+        retryLimit: q.retryLimit,
+        retryDelay: q.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: q.expireInSeconds,
+      };
+      const existing = await this.boss.getQueue(q.name);
+      if (existing) await this.boss.updateQueue(q.name, options);
+      else await this.boss.createQueue(q.name, options);
+    }
+    this.started = true;
+  }
+
+  async send<T extends object>(name: string, data: T, opts: SendOptions): Promise<string | null> {
+    return this.boss.send(name, data, {
+      singletonKey: opts.key,
+      startAfter: opts.startAfterSeconds && opts.startAfterSeconds > 0 ? opts.startAfterSeconds : undefined,
+      expireInSeconds: opts.expireInSeconds,
+      db: opts.executor ? txExecutor(opts.executor) : undefined,
+    } as PgBoss.SendOptions);
+  }
+
+  /** Starts `concurrency` pollers for a queue, each handling one job at a time. */
+  async work<T>(name: string, concurrency: number, handler: (job: JobContext<T>) => Promise<void>): Promise<void> {
+    for (let i = 0; i < concurrency; i++) {
+      await this.boss.work<T>(name, { batchSize: 1, includeMetadata: true }, async (jobs) => {
+        for (const job of jobs as PgBoss.JobWithMetadata<T>[]) {
+          await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
+        }
+      });
+    }
+  }
+
+  /**
+   * Jobs left `active` by a process that died. With the embedded database only one process can
+   * own the data, so at start-up every active job is an orphan: fail it now so pg-boss retries it
+   * at once, instead of waiting for its expiry. (With a shared PostgreSQL, expiry does this.)
+   */
+  async recoverOrphans(names: readonly string[]): Promise<number> {
+    let recovered = 0;
+    for (const name of names) {
+      const ids = await this.activeJobIds(name);
+      if (ids.length) {
+        for (const id of ids) {
+          await this.boss.fail(name, id, { message: 'worker process ended while the job was active' });
+        }
+        recovered += ids.length;
+      }
+    }
+    return recovered;
+  }
+
+  private async activeJobIds(name: string): Promise<string[]> {
+    const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
+    const { rows } = await db.executeSql(`SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'`, [name]);
+    return rows.map((r: { id: string }) => r.id);
+  }
+
+  /** Jobs not yet finished for a key (created, retry, active): for tests and the reconciler. */
+  async pendingCount(name: string, key: string): Promise<number> {
+    const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
+    const { rows } = await db.executeSql(
+      `SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state < 'completed'`,
+      [name, key],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async stop(opts: { graceful: boolean; timeoutSeconds?: number } = { graceful: true }): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful: opts.graceful, timeout: (opts.timeoutSeconds ?? 20) * 1000, wait: true, close: true });
+  }
+}
