@@ -15,6 +15,8 @@ import { NotificationHub } from '../notifications/notification-hub.js';
 import { LocalObjectStore } from '../storage/local.store.js';
 import { UrlSigner } from '../storage/url-signer.js';
 import { BasicImageChecker } from '../services/image-checker.js';
+import { IdentityImageChecker } from '../services/identity-image-checker.js';
+import { createIdentityEngine, type IdentityEngine } from '../identity/index.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { createTrainingBackend, type BackendChoice } from './training-backend.factory.js';
@@ -58,6 +60,9 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
   const signer = new UrlSigner(signing);
   const store = new LocalObjectStore(path.join(config.dataDir, 'objects'), signer, () => baseUrl);
   const backend = await createTrainingBackend(config, log);
+  // Face checks run in worker threads; only the API (uploads) needs them for now.
+  const identity: IdentityEngine | null =
+    opts.api && config.identity.enabled ? await createIdentityEngine({ workers: config.identity.workers }) : null;
 
   const ctx: ServiceContext = {
     config,
@@ -67,7 +72,9 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
     hub: new NotificationHub(),
     backend: backend.backend,
     emulated: backend.emulated,
-    imageChecker: new BasicImageChecker(config.images.minSide),
+    imageChecker: identity
+      ? new IdentityImageChecker(identity, { minSide: config.images.minSide, minSharpness: config.images.minSharpness })
+      : new BasicImageChecker(config.images.minSide),
     log,
   };
 
@@ -79,7 +86,12 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
       signer,
       adminToken: admin.value,
       logger: opts.httpLog,
-      health: async () => ({ database: database.kind, training: backend.describe, emulated: backend.emulated }),
+      health: async () => ({
+        database: database.kind,
+        training: backend.describe,
+        emulated: backend.emulated,
+        provider: backend.backend.probe ? await backend.backend.probe() : undefined,
+      }),
     });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -120,6 +132,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
       await app?.close();
       await queue.stop({ graceful: true, timeoutSeconds: 20 });
       await backend.emulator?.close();
+      await identity?.close();
       await database.close();
     },
   };

@@ -34,6 +34,11 @@ const envSchema = z.object({
   LIKENESS_MIN_IMAGES: int(5, 1),
   LIKENESS_MAX_IMAGES: int(10, 1),
   LIKENESS_MAX_UPLOAD_BYTES: int(20 * 1024 * 1024, 1024),
+  /** Face checks of uploads (one face, sharpness, duplicates, identity outliers) with the identity engine. */
+  LIKENESS_IDENTITY: z.enum(['on', 'off']).default('on'),
+  LIKENESS_IDENTITY_WORKERS: int(0),
+  /** Minimum face sharpness (variance of the Laplacian); docs/identity.md has the calibration. */
+  LIKENESS_MIN_SHARPNESS: num(0).optional(),
   LIKENESS_PRICES: z
     .string()
     .optional()
@@ -46,7 +51,7 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
-  LIKENESS_TRAINING_BACKEND: z.enum(['emulator', 'runpod', 'aitoolkit']).optional(),
+  LIKENESS_TRAINING_BACKEND: z.enum(['emulator', 'runpod', 'aitoolkit', 'local']).optional(),
   LIKENESS_POLL_SECONDS: num(5, 0.1),
   LIKENESS_WORKER_CONCURRENCY: int(4, 1),
   LIKENESS_MAX_ATTEMPTS: int(3, 1),
@@ -70,6 +75,18 @@ const envSchema = z.object({
   LIKENESS_AITOOLKIT_URL: z.string().url().optional(),
   LIKENESS_AITOOLKIT_TOKEN: z.string().optional(),
   LIKENESS_AITOOLKIT_GPU_IDS: z.string().regex(/^\d+(,\d+)*$/, 'must be GPU indexes like "0" or "0,1"').default('0'),
+  // AI Toolkit checkout on this machine, run as `python run.py <config>` (LIKENESS_TRAINING_BACKEND=local).
+  LIKENESS_LOCAL_AITOOLKIT_DIR: z.string().min(1).optional(),
+  LIKENESS_LOCAL_PYTHON: z.string().min(1).default('python3'),
+  // Object storage: the local folder (LIKENESS_DATA_DIR/objects) or an S3-compatible bucket.
+  STORAGE: z.enum(['local', 's3']).default('local'),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool(true),
+  S3_PREFIX: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'must be a key path like "likeness/prod"').optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -82,7 +99,8 @@ export interface Config {
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   signingSecret: string | undefined;
-  images: { minSide: number; min: number; max: number; maxUploadBytes: number };
+  images: { minSide: number; min: number; max: number; maxUploadBytes: number; minSharpness: number | undefined };
+  identity: { enabled: boolean; workers: number | undefined };
   prices: PriceTable;
   worker: { pollSeconds: number; concurrency: number; maxAttempts: number };
   recipeOverrides: { steps?: number; rank?: number };
@@ -96,8 +114,23 @@ export interface Config {
         gpuType: string;
         image: string;
       }
-    | { backend: 'aitoolkit'; url: string; token: string | undefined; gpuIds: string };
+    | { backend: 'aitoolkit'; url: string; token: string | undefined; gpuIds: string }
+    | { backend: 'local'; toolkitDir: string; python: string };
+  storage: StorageConfig;
 }
+
+export type StorageConfig =
+  | { kind: 'local' }
+  | {
+      kind: 's3';
+      endpoint: string | undefined;
+      region: string;
+      bucket: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      forcePathStyle: boolean;
+      prefix: string | undefined;
+    };
 
 export class ConfigError extends Error {}
 
@@ -125,6 +158,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       throw new ConfigError('Invalid configuration: LIKENESS_AITOOLKIT_URL is required when LIKENESS_TRAINING_BACKEND=aitoolkit.');
     }
     training = { backend, url: e.LIKENESS_AITOOLKIT_URL, token: e.LIKENESS_AITOOLKIT_TOKEN, gpuIds: e.LIKENESS_AITOOLKIT_GPU_IDS };
+  } else if (backend === 'local') {
+    if (!e.LIKENESS_LOCAL_AITOOLKIT_DIR) {
+      throw new ConfigError('Invalid configuration: LIKENESS_LOCAL_AITOOLKIT_DIR is required when LIKENESS_TRAINING_BACKEND=local.');
+    }
+    training = { backend, toolkitDir: path.resolve(e.LIKENESS_LOCAL_AITOOLKIT_DIR), python: e.LIKENESS_LOCAL_PYTHON };
   } else {
     training = {
       backend: 'emulator',
@@ -148,7 +186,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       min: e.LIKENESS_MIN_IMAGES,
       max: e.LIKENESS_MAX_IMAGES,
       maxUploadBytes: e.LIKENESS_MAX_UPLOAD_BYTES,
+      minSharpness: e.LIKENESS_MIN_SHARPNESS,
     },
+    identity: { enabled: e.LIKENESS_IDENTITY === 'on', workers: e.LIKENESS_IDENTITY_WORKERS || undefined },
     prices: { ...DEFAULT_PRICES, ...(e.LIKENESS_PRICES ?? {}) },
     worker: { pollSeconds: e.LIKENESS_POLL_SECONDS, concurrency: e.LIKENESS_WORKER_CONCURRENCY, maxAttempts: e.LIKENESS_MAX_ATTEMPTS },
     recipeOverrides: {
@@ -156,5 +196,26 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       rank: e.LIKENESS_TRAIN_RANK || undefined,
     },
     training,
+    storage: storageConfig(e),
+  };
+}
+
+/** Names every missing variable at once; values (secrets among them) never appear in the message. */
+function storageConfig(e: Env): StorageConfig {
+  if (e.STORAGE === 'local') return { kind: 'local' };
+  const missing = (['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const).filter((name) => !e[name]);
+  if (missing.length > 0 || !e.S3_BUCKET || !e.S3_ACCESS_KEY_ID || !e.S3_SECRET_ACCESS_KEY) {
+    const list = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} are` : `${missing[0]} is`;
+    throw new ConfigError(`Invalid configuration: ${list} required when STORAGE=s3.`);
+  }
+  return {
+    kind: 's3',
+    endpoint: e.S3_ENDPOINT?.replace(/\/+$/, ''),
+    region: e.S3_REGION,
+    bucket: e.S3_BUCKET,
+    accessKeyId: e.S3_ACCESS_KEY_ID,
+    secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: e.S3_FORCE_PATH_STYLE,
+    prefix: e.S3_PREFIX?.replace(/\/+$/, ''),
   };
 }

@@ -90,8 +90,10 @@ async function startAndWatchJob(rt: AitkRuntime, jobId: string, jobName: string,
   await appendFile(logPath, '');
 
   const pid = rt.nextPid();
+  let proc: TrainerProcess | undefined;
   const onExit = (code: number | null, signal: string | null) => {
-    rt.trainers.delete(jobId);
+    // A job started twice has two processes; only forget the one that ended.
+    if (proc && rt.trainers.get(jobId) === proc) rt.trainers.delete(jobId);
     if (code === 0) return;
     const message = `Job process terminated with ${signal ? `signal ${signal}` : `exit code ${code}`}.`;
     void appendFile(logPath, `\n${message}\n`).catch(() => undefined);
@@ -107,7 +109,7 @@ async function startAndWatchJob(rt: AitkRuntime, jobId: string, jobName: string,
   } else {
     const fate = rt.faults.forJob();
     if (fate.kind !== 'complete') rt.log(`aitk: fault injected: job ${jobId} will ${fate.kind === 'error' ? 'fail' : 'lose its machine'} at ${Math.round(fate.atFraction * 100)}% of its steps`);
-    const proc = new TrainerProcess({
+    proc = new TrainerProcess({
       pid,
       jobId,
       plan: parsed.plan,

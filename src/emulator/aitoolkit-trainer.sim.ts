@@ -169,7 +169,7 @@ export class TrainerProcess {
       }
     } catch (err) {
       if (!(err instanceof TrainerException) || !this.alive) throw err;
-      this.fail(err.message);
+      await this.fail(err.message);
     }
   }
 
@@ -337,9 +337,13 @@ export class TrainerProcess {
     }
   }
 
-  /** run.py's `except Exception`: log, on_error (error status unless stopping, step reset), exit 1. */
-  private fail(message: string): void {
+  /**
+   * run.py's `except Exception`: print, on_error (error status unless stopping, step reset), exit 1.
+   * Python's output is unbuffered, so the message is in log.txt before the status changes.
+   */
+  private async fail(message: string): Promise<void> {
     this.stdout([`Error running job: ${message}`, '', '========================================', 'Result:', ' - 0 completed jobs', ' - 1 failure', '========================================']);
+    await this.logChain;
     if (!this.isStopping) this.write({ status: 'error', info: message });
     this.write({ step: this.lastSaveStep });
     this.exit(1, null);

@@ -57,6 +57,20 @@ export async function buildRunpodApi(deps: RunpodApiDeps): Promise<FastifyInstan
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   const { store } = deps;
 
+  // Bodies are read as JSON whatever their content type says, and an empty body is no body (a
+  // DELETE sent with a JSON content type). Unverified for RunPod; lenient on purpose so the
+  // emulator never fails an adapter the real API would accept.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('request body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     const why = bearerProblem(request, deps.apiKey);
     if (why) return sendProblem(reply, 401, why);
@@ -70,7 +84,6 @@ export async function buildRunpodApi(deps: RunpodApiDeps): Promise<FastifyInstan
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, 415, 'content type must be application/json');
     if (status === 400) return sendProblem(reply, 400, 'request body is not valid JSON');
     if (status === 413) return sendProblem(reply, 413, 'request body too large');
     return sendProblem(reply, status, status === 500 ? 'internal error' : error.message);
@@ -79,7 +92,7 @@ export async function buildRunpodApi(deps: RunpodApiDeps): Promise<FastifyInstan
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = ALLOWED.find(([re]) => re.test(path));
-    if (allowed) {
+    if (allowed && !allowed[1].split(', ').includes(request.method)) {
       reply.header('Allow', allowed[1]);
       return sendProblem(reply, 405, 'The requested method is not allowed for this path.');
     }

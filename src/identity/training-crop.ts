@@ -16,7 +16,7 @@ export interface TrainingCropOptions {
 export async function cropForTraining(image: Uint8Array, faceBox: FaceBox, side: number, opts: TrainingCropOptions = {}): Promise<Buffer> {
   if (!(side >= 16)) throw new Error('training side must be at least 16 px');
   const faceFraction = opts.faceFraction ?? 0.45;
-  const { data, info } = await sharp(image).rotate().removeAlpha().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(image).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const width = info.width;
   const height = info.height;
   const face = Math.max(faceBox.width, faceBox.height);

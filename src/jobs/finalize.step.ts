@@ -35,6 +35,7 @@ export async function finalizeStep(ctx: ServiceContext, run: TrainingRunRow): Pr
   const baseModel = run.baseModel as BaseModel;
   const recipe = run.recipe as unknown as TrainingRecipe;
 
+  let madeByEmulator = run.emulated || status.emulated;
   const files: { part: LoraPart; storageKey: string; size: number; sha256: string; fileName: string; step: number | null }[] = [];
   for (const part of LORA_PARTS[baseModel]) {
     const artifact = chooseCheckpoint(artifacts, part);
@@ -44,7 +45,8 @@ export async function finalizeStep(ctx: ServiceContext, run: TrainingRunRow): Pr
     }
     const storageKey = `loras/${run.characterId}/${run.id}/${part}.safetensors`;
     const stored = await ctx.store.put(storageKey, await ctx.backend.download(handle, artifact), 'application/octet-stream');
-    const problems = await verifyStoredLora(ctx.store, storageKey, { baseModel, part, rank: recipe.rank });
+    const { problems, emulated } = await verifyStoredLora(ctx.store, storageKey, { baseModel, part, rank: recipe.rank });
+    if (emulated) madeByEmulator = true;
     if (problems.length) {
       await ctx.store.delete(storageKey);
       await failRun(ctx, run, { code: 'lora_invalid', message: `The trained LoRA file failed verification: ${problems.join('; ')}.`, fault: 'provider' });
@@ -85,7 +87,7 @@ export async function finalizeStep(ctx: ServiceContext, run: TrainingRunRow): Pr
         rank: recipe.rank,
         checkpointStep: files[0]?.step ?? null,
         sizeBytes: files.reduce((a, f) => a + f.size, 0),
-        emulated: run.emulated || status.emulated,
+        emulated: madeByEmulator,
       })
       .onConflictDoNothing()
       .returning({ id: loraModels.id });
@@ -102,6 +104,7 @@ export async function finalizeStep(ctx: ServiceContext, run: TrainingRunRow): Pr
         gpuSeconds: usage.gpuSeconds ?? null,
         costUsd: usage.costUsd ?? null,
         etaSeconds: 0,
+        emulated: madeByEmulator,
       },
       { expectVersion: run.version, from: ['finalizing'], detail: `LoRA v${next} stored` },
     );

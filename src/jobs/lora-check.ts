@@ -12,16 +12,17 @@ export async function verifyStoredLora(
   store: ObjectStore,
   key: string,
   expected: { baseModel: BaseModel; part: LoraPart; rank?: number },
-): Promise<string[]> {
+): Promise<{ problems: string[]; emulated: boolean }> {
   const head = await store.head(key);
-  if (!head) return ['The file is missing from storage.'];
+  if (!head) return { problems: ['The file is missing from storage.'], emulated: false };
   // The stored name says which part it is, as AI Toolkit's own names do.
   const fileName = expected.part === 'main' ? 'lora.safetensors' : `lora_${expected.part}.safetensors`;
   try {
     const info = await inspectLoraSource(await store.get(key), { fileName, fileSize: head.size });
-    return verifyLora(info, expected);
+    // Files the GPU emulator made say so in their metadata: they never count as real results.
+    return { problems: verifyLora(info, expected), emulated: info.metadata.likeness_emulated === 'true' };
   } catch (err) {
-    if (err instanceof SafetensorsError) return [err.message];
+    if (err instanceof SafetensorsError) return { problems: [err.message], emulated: false };
     throw err;
   }
 }

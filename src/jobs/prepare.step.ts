@@ -4,6 +4,7 @@
  * and a caption file that starts with the trigger word.
  */
 import sharp from 'sharp';
+import { cropForTraining } from '../identity/index.js';
 import { buffer as readAll } from 'node:stream/consumers';
 import { inArray } from 'drizzle-orm';
 import { characters, images } from '../db/schema.js';
@@ -20,19 +21,6 @@ export function datasetFileNames(index: number): { image: string; caption: strin
   return { image: `${stem}.jpg`, caption: `${stem}.txt` };
 }
 
-/** A square-ish crop around the face with room for hair and shoulders, clamped to the image. */
-export function faceCrop(
-  box: { x: number; y: number; width: number; height: number },
-  image: { width: number; height: number },
-): { left: number; top: number; width: number; height: number } {
-  const side = Math.min(Math.max(box.width, box.height) * 2.6, image.width, image.height);
-  const cx = box.x + box.width / 2;
-  const cy = box.y + box.height / 2 + box.height * 0.15;
-  const left = Math.round(Math.min(Math.max(0, cx - side / 2), image.width - side));
-  const top = Math.round(Math.min(Math.max(0, cy - side / 2), image.height - side));
-  return { left, top, width: Math.round(side), height: Math.round(side) };
-}
-
 export async function prepareStep(ctx: ServiceContext, run: TrainingRunRow): Promise<void> {
   const [character] = await ctx.db.select().from(characters).where(eq(characters.id, run.characterId)).limit(1);
   if (!character) throw new Error(`character ${run.characterId} of run ${run.id} is gone`);
@@ -45,9 +33,11 @@ export async function prepareStep(ctx: ServiceContext, run: TrainingRunRow): Pro
     const img = byId.get(imageId);
     if (!img) throw new Error(`image ${imageId} of run ${run.id} is gone`);
     const bytes = await readAll(await ctx.store.get(img.storageKey));
-    let pipeline = sharp(bytes).rotate();
-    if (img.faceBox) pipeline = pipeline.extract(faceCrop(img.faceBox, img));
-    const out = await pipeline.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 95 }).toBuffer();
+    // Around the face when the check found one (never upscaled past the source), else the whole
+    // photo upright, fitted into the largest training bucket.
+    const out = img.faceBox
+      ? await cropForTraining(bytes, img.faceBox, Math.min(maxSide, Math.max(img.width, img.height)), { format: 'jpeg' })
+      : await sharp(bytes).rotate().resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 95 }).toBuffer();
     const names = datasetFileNames(i);
     await ctx.store.put(`${prefix}/${names.image}`, out, 'image/jpeg');
     await ctx.store.put(`${prefix}/${names.caption}`, Buffer.from(caption(character.triggerWord)), 'text/plain');

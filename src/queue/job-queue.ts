@@ -81,12 +81,12 @@ export class JobQueue {
   }
 
   async send<T extends object>(name: string, data: T, opts: SendOptions): Promise<string | null> {
-    return this.boss.send(name, data, {
-      singletonKey: opts.key,
-      startAfter: opts.startAfterSeconds && opts.startAfterSeconds > 0 ? opts.startAfterSeconds : undefined,
-      expireInSeconds: opts.expireInSeconds,
-      db: opts.executor ? txExecutor(opts.executor) : undefined,
-    } as PgBoss.SendOptions);
+    // pg-boss checks option keys by presence, so absent options must be absent, not undefined.
+    const options: PgBoss.SendOptions & { db?: SqlExecutor } = { singletonKey: opts.key };
+    if (opts.startAfterSeconds && opts.startAfterSeconds > 0) options.startAfter = opts.startAfterSeconds;
+    if (opts.expireInSeconds) options.expireInSeconds = Math.max(1, Math.ceil(opts.expireInSeconds));
+    if (opts.executor) options.db = txExecutor(opts.executor);
+    return this.boss.send(name, data, options);
   }
 
   /** Starts `concurrency` pollers for a queue, each handling one job at a time. */

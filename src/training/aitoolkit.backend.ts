@@ -117,6 +117,12 @@ export class AitoolkitBackend implements TrainingBackend {
     return report;
   }
 
+  /** /health: the UI answers GET /api/auth with our token. */
+  async probe(signal?: AbortSignal): Promise<{ ok: boolean; detail: string }> {
+    const r = await this.ui.readiness(signal ?? AbortSignal.timeout(5_000)).catch((err: Error) => ({ ready: false as const, reason: err.message }));
+    return r.ready ? { ok: true, detail: 'AI Toolkit UI answers' } : { ok: false, detail: r.reason };
+  }
+
   private async ensureUp(signal?: AbortSignal): Promise<void> {
     const state = await this.ui.readiness(signal);
     if (!state.ready) {

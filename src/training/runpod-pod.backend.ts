@@ -15,9 +15,10 @@
  * (needed to talk to the UI; it is also in the pod's env, which is how submit recovers it), the
  * hourly cost at creation (RunPod reports 0 once a pod stops), and the run's recipe and dataset
  * file list with their signed URLs. Status needs them for the upload, which happens only once the
- * UI is up (minutes after submit), so the URLs must be signed for at least `startTimeoutMs` plus
- * the upload time (the caller signs them; 6 h is a comfortable choice). A URL refused by storage
- * becomes 'preempted': a new attempt is prepared with fresh URLs.
+ * UI is up (minutes after submit), so the URLs must be signed for at least `startTimeoutMs` +
+ * `uiBootGraceMs` + the upload time, about 70 min with the defaults (the caller signs them; 6 h is
+ * a comfortable choice). A URL refused by storage becomes 'preempted': a new attempt is prepared
+ * with fresh URLs.
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';

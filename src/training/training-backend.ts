@@ -107,4 +107,6 @@ export interface TrainingBackend {
   download(handle: TrainingHandle, artifact: TrainingArtifact, signal?: AbortSignal): Promise<Readable>;
   cancel(handle: TrainingHandle): Promise<void>;
   release(handle: TrainingHandle): Promise<ReleaseReport>;
+  /** Optional health check for /health: does the provider answer and accept our credentials? */
+  probe?(signal?: AbortSignal): Promise<{ ok: boolean; detail: string }>;
 }

@@ -12,8 +12,10 @@ import {
   fileUrl,
   jobConfig,
   parseSafetensors,
+  runpod,
   startTestEmulator,
   uploadDataset,
+  waitFor,
   type AitkClient,
   type TestEmulator,
 } from './emulator-test-kit.js';
@@ -178,6 +180,28 @@ describe('training on an emulated pod', () => {
     expect(log.log).toContain(`Saved checkpoint to ${dir}/${name}_000000075.safetensors`);
     expect(log.log).toContain(`Removing old save: ${dir}/${name}_000000025.safetensors`);
     expect(await ui.json(`/api/jobs/${job.id}/log?offset=${log.offset}`)).toEqual({ log: '', offset: log.offset, reset: false });
+  });
+
+  it('keeps the install through a restart, loses it with a stop, and answers 502 while it is down', async () => {
+    const { pod, ui } = await createAitkPod(t.emu, 'restart-pod');
+    await uploadDataset(ui, 'keep_me', 1);
+    expect(await ui.json('/api/datasets/list')).toEqual(['keep_me']);
+
+    const restarted = (await (await runpod(t.emu, 'POST', `/v2/pods/${pod.id}/action`, { action: 'restart' })).json()) as any;
+    expect(restarted.status).toBe('STARTING');
+    expect((await ui.get('/api/auth')).status).toBe(502);
+    await waitFor(() => ui.get('/api/auth').then((r) => r.status), (s) => s === 200);
+    expect(await ui.json('/api/datasets/list')).toEqual(['keep_me']);
+
+    const stopped = await runpod(t.emu, 'POST', `/v2/pods/${pod.id}/action`, { action: 'stop' });
+    expect(((await stopped.json()) as any).status).toBe('EXITED');
+    expect((await ui.get('/api/auth')).status).toBe(502);
+    await runpod(t.emu, 'POST', `/v2/pods/${pod.id}/action`, { action: 'start' });
+    await waitFor(() => ui.get('/api/auth').then((r) => r.status), (s) => s === 200);
+    // A stopped pod loses its container disk, and AI Toolkit lives there.
+    expect(await ui.json('/api/datasets/list')).toEqual([]);
+    expect((await runpod(t.emu, 'DELETE', `/v2/pods/${pod.id}`)).status).toBe(204);
+    expect((await ui.get('/api/auth')).status).toBe(502);
   });
 
   it('writes Wan 2.2 14B as a high-noise and a low-noise file with the Wan key set', async () => {

@@ -2,8 +2,10 @@
  * The spine end to end on embedded defaults: a real Likeness (PGlite, local storage, the GPU
  * emulator over HTTP through the real RunPod + AI Toolkit adapter) driven through its HTTP API.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, HAVE_FACES, facesForm, safetensorsHeader, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { ADMIN_TOKEN, FACES, HAVE_FACES, facesForm, safetensorsHeader, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 const admin = { token: ADMIN_TOKEN };
@@ -159,6 +161,18 @@ describe.skipIf(!HAVE_FACES)('LoRA lifecycle on embedded defaults', () => {
     const cancelled = await waitForRun(rich.token, first.body.id, ['cancelled']);
     expect(cancelled.credits.reserved).toBe(0);
     expect((await h.call('GET', '/v1/me', { token: rich.token })).body.credits).toMatchObject({ available: 100_000, reserved: 0 });
+
+    // A group photo is kept with its verdict but never trained on.
+    const group = new FormData();
+    group.append('files', new Blob([await readFile(path.join(FACES, 'group', 'bbt1.jpg'))], { type: 'image/jpeg' }), 'bbt1.jpg');
+    const up = await h.call('POST', `/v1/characters/${c2.id}/images`, { token: rich.token, form: group });
+    expect(up.status).toBe(201);
+    expect(up.body.items[0].check.status).toBe('rejected');
+    expect(up.body.items[0].check.reasons.map((r: { code: string }) => r.code)).toContain('multiple_faces');
+    expect(first.body.imageIds).not.toContain(up.body.items[0].id);
+    const explicit = await h.call('POST', `/v1/characters/${c2.id}/lora/train`, { token: rich.token, body: { imageIds: [up.body.items[0].id] } });
+    expect(explicit.status).toBe(400);
+    expect(explicit.body.error.code).toBe('validation_failed');
 
     const notImage = new FormData();
     notImage.append('files', new Blob([Buffer.from('not an image at all')], { type: 'image/png' }), 'x.png');

@@ -50,9 +50,10 @@ export function formatEta(seconds: number | null): string {
 }
 
 async function watch(o: ClientOptions, runId: string, intervalMs: number): Promise<RunStatus> {
+  // A terminal gets a live bar; a pipe or a log file gets one line per change.
   const interactive = process.stdout.isTTY === true;
   const bar = new cliProgress.SingleBar(
-    { format: ' {status} |{bar}| step {value}/{total} | ETA {eta_text} | {message}', hideCursor: interactive, noTTYOutput: !interactive, notTTYSchedule: 2000 },
+    { format: ' {status} |{bar}| step {value}/{total} | ETA {eta_text} | {message}', hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
@@ -61,20 +62,19 @@ async function watch(o: ClientOptions, runId: string, intervalMs: number): Promi
     const run = await call<RunStatus>(o, 'GET', `/v1/training-runs/${runId}`);
     const payload = { status: run.status.padEnd(10), eta_text: formatEta(run.progress.etaSeconds), message: run.progress.message ?? '' };
     const total = Math.max(1, run.progress.totalSteps);
-    if (!started) {
+    if (interactive && !started) {
       bar.start(total, run.progress.step, payload);
       started = true;
-    } else {
+    } else if (interactive) {
       bar.setTotal(total);
       bar.update(run.progress.step, payload);
-    }
-    if (!interactive) {
-      const line = `${run.status} step ${run.progress.step}/${run.progress.totalSteps} ETA ${formatEta(run.progress.etaSeconds)}`;
+    } else {
+      const line = `${run.status} step ${run.progress.step}/${run.progress.totalSteps} ETA ${formatEta(run.progress.etaSeconds)}${run.progress.message ? ` (${run.progress.message})` : ''}`;
       if (line !== last) console.log(line);
       last = line;
     }
     if (TERMINAL.has(run.status)) {
-      bar.stop();
+      if (started) bar.stop();
       return run;
     }
     await new Promise((r) => setTimeout(r, intervalMs));

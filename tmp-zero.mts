@@ -1,0 +1,14 @@
+import { startEmulator } from './src/emulator/index.ts';
+import { AitkClient, jobConfig, uploadDataset, createAitkPod } from './tests/emulator/emulator-test-kit.ts';
+const emu = await startEmulator({ dataDir: '/tmp/emu/zero', trainSeconds: 0, bootSeconds: 0 });
+const t0 = Date.now();
+const { ui } = await createAitkPod(emu, 'zero');
+console.log('pod ui up in', Date.now() - t0, 'ms');
+await uploadDataset(ui, 'set');
+const job = await ui.createJob('z', jobConfig('z', { steps: 3000, saveEvery: 250, sampleEvery: 250, dataset: 'set' }));
+await ui.json(`/api/jobs/${job.id}/start`); await ui.json('/api/queue/0/start');
+const t1 = Date.now();
+const done = await ui.waitForJob(job.id, ['completed', 'error']);
+console.log(done.status, done.info, done.step, done.speed_string, Date.now() - t1, 'ms');
+console.log((await ui.json(`/api/jobs/${job.id}/files`)).files.length, (await ui.json(`/api/jobs/${job.id}/samples`)).samples.length);
+await emu.close();
