@@ -21,6 +21,6 @@ export const STEP_EXPIRY_SECONDS: Record<string, number> = {
   queued: 60,
   preparing: 600,
   submitting: 300,
-  training: 120,
+  training: 60,
   finalizing: 1800,
 };

@@ -4,6 +4,7 @@
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,9 +36,45 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, dataDir?: string): Promise<Harness> {
+/**
+ * With LIKENESS_TEST_DATABASE_URL set (CI sets it for the PostgreSQL pass), each harness gets a
+ * database of its own on that server, so test files running in parallel never share a queue.
+ */
+export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> } | null> {
+  const server = process.env.LIKENESS_TEST_DATABASE_URL;
+  if (!server) return null;
+  const { default: pg } = await import('pg');
+  const name = `lk_test_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: server });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface HarnessOptions {
+  /**
+   * Build the web UI first when web/dist is missing or older than web/src (browser tests), so the
+   * server's / serves the current UI.
+   */
+  web?: boolean;
+}
+
+export async function startHarness(env: Record<string, string> = {}, dataDir?: string, options: HarnessOptions = {}): Promise<Harness> {
+  if (options.web) buildWebIfStale();
   const dir = dataDir ?? (await mkdtemp(path.join(tmpdir(), 'likeness-test-')));
-  const config = loadConfig({ ...TEST_ENV, LIKENESS_DATA_DIR: dir, ...env });
+  const database = await freshDatabase();
+  const config = loadConfig({ ...TEST_ENV, LIKENESS_DATA_DIR: dir, ...(database ? { DATABASE_URL: database.url } : {}), ...env });
   const app = await startLikeness(config, { api: true, worker: true, log: process.env.LIKENESS_TEST_LOG ? (m) => console.log(m) : () => undefined });
   const url = app.url!;
   return {
@@ -65,9 +102,16 @@ export async function startHarness(env: Record<string, string> = {}, dataDir?: s
     },
     async close() {
       await app.close();
+      await database?.drop();
       if (!dataDir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs scripts/build-web-if-stale.mjs (the same step `npm start` takes); throws when the build fails. */
+export function buildWebIfStale(): void {
+  const res = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build-web-if-stale.mjs'), '--quiet'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (res.status !== 0) throw new Error(`building the web UI failed (exit ${res.status}):\n${res.stderr}${res.stdout}`);
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {

@@ -35,7 +35,8 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const ANY_BAR = /\d+%\|.*\|\s*\d+\/\d+\s*\[/;
 const MAX_LINE = 300;
 
-function parseBar(line: string, barPrefix: RegExp): AitkLogReading['progress'] {
+/** The bar, and what was printed right after it: the bar ends without a newline, so the next print lands on its line. */
+function parseBar(line: string, barPrefix: RegExp): { progress: NonNullable<AitkLogReading['progress']>; rest: string } | null {
   const m = barPrefix.exec(line);
   if (!m) return null;
   const step = Number(m[1]);
@@ -52,7 +53,7 @@ function parseBar(line: string, barPrefix: RegExp): AitkLogReading['progress'] {
     const value = Number(loss[1]);
     if (Number.isFinite(value)) progress.loss = value;
   }
-  return progress;
+  return { progress, rest: line.slice(m[0].length) };
 }
 
 /** Lines a person learns nothing from: the config's JSON dump, banners, blank lines, other bars. */
@@ -85,7 +86,7 @@ function exceptionLine(lines: string[]): string | undefined {
 export function readAitkLog(text: string, jobName: string): AitkLogReading {
   // "\r" redraws the bar in place: in a file every redraw is its own segment.
   const lines = text.split(/\r\n|\r|\n/);
-  const barPrefix = new RegExp(`^${escapeRegExp(jobName)}:\\s+\\d+%\\|.*\\|\\s*(\\d+)\\/(\\d+)\\s+\\[([^\\]]*)\\]\\s*$`);
+  const barPrefix = new RegExp(`^${escapeRegExp(jobName)}:\\s+\\d+%\\|[^|]*\\|\\s*(\\d+)\\/(\\d+)\\s+\\[([^\\]]*)\\]`);
   let progress: AitkLogReading['progress'] = null;
   let progressAt = -1;
   let lastLine: string | undefined;
@@ -93,12 +94,15 @@ export function readAitkLog(text: string, jobName: string): AitkLogReading {
   let errorRunning: string | undefined;
   let stopped = false;
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\s+$/, '');
+    let line = lines[i]!.replace(/\s+$/, '');
     const bar = parseBar(line, barPrefix);
     if (bar) {
-      progress = bar;
+      progress = bar.progress;
       progressAt = i;
-      continue;
+      if (!bar.rest) continue;
+      // e.g. "Error running job: ..." printed while the bar was still on screen.
+      line = bar.rest;
+      lines[i] = line;
     }
     if (line === 'Job stopped') stopped = true;
     const err = /^Error running job: (.*)$/.exec(line);

@@ -76,7 +76,7 @@ export function RunProgress({ run: summaryRun }: { run: Run }) {
         </Text>
       )}
       {run.error?.message && (
-        <Alert color="red" title="Why it stopped">
+        <Alert color={active ? 'yellow' : 'red'} title={active ? 'A problem, being retried' : 'Why it stopped'}>
           {run.error.message}
         </Alert>
       )}

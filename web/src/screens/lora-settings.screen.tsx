@@ -13,11 +13,10 @@ import type { CharacterDetail, LoraSummary } from '../api/types';
 import { DatasetPanel } from '../components/dataset-panel';
 import { ErrorState, LoadingState } from '../components/query-state';
 import { RunProgress } from '../components/run-progress';
-import { RunStatusBadge } from '../components/status-badge';
 import { TrainingHistory } from '../components/training-history';
 import { VersionsTable } from '../components/versions-table';
 import { runStatus } from '../status';
-import { baseModelLabel, dateTime } from '../lib/format';
+import { baseModelLabel, dateTime, duration } from '../lib/format';
 
 export function LoraSettingsScreen() {
   const { id } = useParams();
@@ -86,26 +85,26 @@ function Settings({ character: c, lora }: { character: CharacterDetail; lora: Lo
 }
 
 function TrainingStatus({ lora }: { lora: LoraSummary }) {
-  if (lora.currentRun) return <RunProgress run={lora.currentRun} />;
-  const last = lora.lastRun;
-  if (!last)
+  // The current run when there is one, else how the last one ended (with its samples).
+  const run = lora.currentRun ?? lora.lastRun;
+  if (!run)
     return (
       <Text c="dimmed" data-testid="no-training">
         No training yet. Choose the images below and start one.
       </Text>
     );
-  const info = runStatus(last.status);
+  const failed = runStatus(run.status).outcome === 'failed';
   return (
-    <Stack gap="xs" data-testid="last-run" data-status={last.status}>
-      <Group gap="sm">
-        <RunStatusBadge status={last.status} size="lg" />
-        <Text size="sm" c="dimmed">
-          {info.hint} Finished {dateTime(last.finishedAt)}.
+    <Stack gap="xs">
+      <RunProgress run={run} />
+      {!lora.currentRun && (
+        <Text size="xs" c="dimmed">
+          Finished {dateTime(run.finishedAt)} after {duration(run.durationSeconds)}.
         </Text>
-      </Group>
-      {info.outcome === 'failed' && (
-        <Alert color="red" title="The last training failed">
-          {last.error?.message ?? 'It did not finish.'} {last.error?.fault !== 'user' && 'Retry for free below.'}
+      )}
+      {failed && run.error?.fault !== 'user' && (
+        <Alert color="green" variant="light" data-testid="free-retry">
+          This failure was not your fault: the next training of this model is free. Retry below.
         </Alert>
       )}
     </Stack>
