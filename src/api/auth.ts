@@ -13,6 +13,27 @@ export type Principal = { role: 'admin'; userId: string | null } | { role: 'user
 
 export type RouteAuth = 'public' | 'user' | 'admin';
 
+/**
+ * Token -> user lookups are on every request; tokens never change owner, so a short-lived cache
+ * takes a database round trip off the hot path (status polling). Bounded in size and age; a
+ * token that stops being valid in the database stops working within TOKEN_CACHE_MS.
+ */
+const TOKEN_CACHE_MS = 30_000;
+const TOKEN_CACHE_MAX = 10_000;
+const tokenCache = new Map<string, { userId: string; until: number }>();
+
+async function userForToken(db: Db, token: string): Promise<{ id: string } | null> {
+  const now = Date.now();
+  const hit = tokenCache.get(token);
+  if (hit && hit.until > now) return { id: hit.userId };
+  const user = await findUserByToken(db, token);
+  if (user) {
+    if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.delete(tokenCache.keys().next().value!);
+    tokenCache.set(token, { userId: user.id, until: now + TOKEN_CACHE_MS });
+  }
+  return user;
+}
+
 function sameSecret(a: string, b: string): boolean {
   // Compare digests so the comparison takes the same time whatever the lengths.
   const da = createHash('sha256').update(a).digest();
@@ -53,11 +74,11 @@ export async function authenticate(
     return { role: 'admin', userId: null };
   }
   if (need === 'admin') {
-    const user = await findUserByToken(db, token);
+    const user = await userForToken(db, token);
     if (user) throw new AppError('forbidden', 'This route needs the admin token.');
     throw new AppError('unauthorized', 'The bearer token is not valid.');
   }
-  const user = await findUserByToken(db, token);
+  const user = await userForToken(db, token);
   if (!user) throw new AppError('unauthorized', 'The bearer token is not valid.');
   return { role: 'user', userId: user.id };
 }

@@ -3,7 +3,6 @@
  * process plays (API, worker, or both). Nothing else wires concrete implementations together.
  */
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { openDatabase, type Database } from '../db/database.js';
@@ -12,7 +11,7 @@ import { QUEUES, TRAINING_STEP, type TrainingStepData } from '../jobs/queues.js'
 import { runTrainingStep } from '../jobs/training-pipeline.js';
 import { reconcileRuns } from '../jobs/reconciler.js';
 import { NotificationHub } from '../notifications/notification-hub.js';
-import { LocalObjectStore } from '../storage/local.store.js';
+import { createObjectStore, describeObjectStore } from '../storage/object-store.factory.js';
 import { UrlSigner } from '../storage/url-signer.js';
 import { BasicImageChecker } from '../services/image-checker.js';
 import { IdentityImageChecker } from '../services/identity-image-checker.js';
@@ -58,7 +57,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
 
   let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const signer = new UrlSigner(signing);
-  const store = new LocalObjectStore(path.join(config.dataDir, 'objects'), signer, () => baseUrl);
+  const store = createObjectStore(config, { signer, baseUrl: () => baseUrl });
   const backend = await createTrainingBackend(config, log);
   // Face checks run in worker threads; only the API (uploads) needs them for now.
   const identity: IdentityEngine | null =
@@ -88,6 +87,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
       logger: opts.httpLog,
       health: async () => ({
         database: database.kind,
+        storage: describeObjectStore(config),
         training: backend.describe,
         emulated: backend.emulated,
         provider: backend.backend.probe ? await backend.backend.probe() : undefined,

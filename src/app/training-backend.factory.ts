@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { startEmulator, faultsFromEnv, type RunningEmulator } from '../emulator/index.js';
 import { AitoolkitBackend } from '../training/aitoolkit.backend.js';
 import { RunpodPodBackend } from '../training/runpod-pod.backend.js';
+import { LocalAitoolkitBackend } from '../training/local-aitoolkit.backend.js';
 import type { TrainingBackend } from '../training/training-backend.js';
 
 export const EMULATOR_API_KEY = 'emulator-key';
@@ -67,6 +68,13 @@ export async function createTrainingBackend(config: Config, log: (m: string) => 
         emulated: false,
         emulator: null,
         describe: `RunPod pods (${t.gpuType}) with AI Toolkit`,
+      };
+    case 'local':
+      return {
+        backend: new LocalAitoolkitBackend({ toolkitDir: t.toolkitDir, python: t.python, workDir: path.join(config.dataDir, 'local-aitoolkit') }),
+        emulated: false,
+        emulator: null,
+        describe: `local AI Toolkit at ${t.toolkitDir} (${t.python})`,
       };
     case 'aitoolkit':
       return {

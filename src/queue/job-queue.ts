@@ -38,6 +38,8 @@ export interface JobContext<T> {
 export class JobQueue {
   private boss: PgBoss;
   private started = false;
+  private readonly workerIds = new Map<string, string[]>();
+  private readonly wakeTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     connection: SqlExecutor | { connectionString: string },
@@ -86,18 +88,41 @@ export class JobQueue {
     if (opts.startAfterSeconds && opts.startAfterSeconds > 0) options.startAfter = opts.startAfterSeconds;
     if (opts.expireInSeconds) options.expireInSeconds = Math.max(1, Math.ceil(opts.expireInSeconds));
     if (opts.executor) options.db = txExecutor(opts.executor);
-    return this.boss.send(name, data, options);
+    const id = await this.boss.send(name, data, options);
+    this.wakeWhenDue(name, opts.startAfterSeconds ?? 0);
+    return id;
+  }
+
+  /**
+   * pg-boss workers poll on an interval; a job due sooner than that (a training poll every few
+   * hundred ms, the next step right after a commit) would wait for the next poll. Wake this
+   * process's workers for the queue when the job becomes due. Other processes still find it on
+   * their own poll. (If the send rolls back with its transaction, the wake-up finds nothing.)
+   */
+  private wakeWhenDue(name: string, delaySeconds: number): void {
+    const ids = this.workerIds.get(name);
+    if (!ids?.length || !this.started) return;
+    const timer = setTimeout(() => {
+      this.wakeTimers.delete(timer);
+      if (this.started) for (const id of ids) this.boss.notifyWorker(id);
+    }, Math.max(0, delaySeconds * 1000) + 5);
+    timer.unref();
+    this.wakeTimers.add(timer);
   }
 
   /** Starts `concurrency` pollers for a queue, each handling one job at a time. */
   async work<T>(name: string, concurrency: number, handler: (job: JobContext<T>) => Promise<void>): Promise<void> {
+    const ids: string[] = [];
     for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<T>(name, { batchSize: 1, includeMetadata: true }, async (jobs) => {
-        for (const job of jobs as PgBoss.JobWithMetadata<T>[]) {
-          await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
-        }
-      });
+      ids.push(
+        await this.boss.work<T>(name, { batchSize: 1, includeMetadata: true }, async (jobs) => {
+          for (const job of jobs as PgBoss.JobWithMetadata<T>[]) {
+            await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
+          }
+        }),
+      );
     }
+    this.workerIds.set(name, ids);
   }
 
   /**
@@ -138,6 +163,8 @@ export class JobQueue {
   async stop(opts: { graceful: boolean; timeoutSeconds?: number } = { graceful: true }): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    for (const t of this.wakeTimers) clearTimeout(t);
+    this.wakeTimers.clear();
     await this.boss.stop({ graceful: opts.graceful, timeout: (opts.timeoutSeconds ?? 20) * 1000, wait: true, close: true });
   }
 }

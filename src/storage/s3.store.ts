@@ -11,15 +11,15 @@
  *   S3-compatible stores reject or mis-store its aws-chunked trailer encoding, and it would also be
  *   signed into presigned PUT URLs that a provider then cannot satisfy with a plain PUT.
  * - Missing objects: `head` -> null; `get` rejects with an Error whose `code` is 'ENOENT', the same
- *   code LocalObjectStore's file system gives, so callers handle both stores alike.
+ *   code LocalObjectStore's file system gives, so callers handle both stores alike. On AWS the
+ *   credentials need s3:ListBucket as well: without it S3 answers 403, not 404, for a missing key.
  * - Keys go through assertSafeKey like the local store's, then under the optional prefix.
  *
  * Errors never carry credentials: the SDK's messages have none, and this file adds only the
  * bucket and key.
  */
 import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -234,6 +234,5 @@ function wrap(err: unknown, verb: string, where: string, lead?: string): Error {
   const name = (err as { name?: string } | null)?.name ?? 'Error';
   const message = err instanceof Error ? err.message : String(err);
   const status = httpStatus(err);
-  const out = new Error(`${lead ?? `S3 ${verb} ${where} failed`}: ${name}${status ? ` (HTTP ${status})` : ''}: ${message}`, { cause: err });
-  return out;
+  return new Error(`${lead ?? `S3 ${verb} ${where} failed`}: ${name}${status ? ` (HTTP ${status})` : ''}: ${message}`, { cause: err });
 }

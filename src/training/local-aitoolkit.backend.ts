@@ -29,6 +29,12 @@
  *
  * Not handled here: more than one training at a time on one GPU runs out of memory; the caller's
  * per-provider concurrency limit must be 1 per GPU set. POSIX only (process groups, signals).
+ * Under systemd, the default KillMode=control-group kills the trainer with Likeness on a restart
+ * (the run then fails with its last log line); KillMode=mixed or process lets it run on.
+ *
+ * Pid gone without the final file: see local/local-run.verdict.ts. In short, an exception in the
+ * log -> failed with its line; a reboot since the launch -> preempted (a new attempt); else failed
+ * with the last log line.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

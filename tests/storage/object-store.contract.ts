@@ -92,6 +92,16 @@ export function objectStoreContract(name: string, setup: () => Promise<StoreUnde
       expect(sha256(back)).toBe(expected);
     });
 
+    it('stores empty objects, from a Buffer and from a stream', async () => {
+      const empty = sha256(Buffer.alloc(0));
+      const a = keyFor('empty-a.txt');
+      const b = keyFor('empty-b.txt');
+      expect(await sut.store.put(a, Buffer.alloc(0))).toEqual({ key: a, size: 0, sha256: empty });
+      expect(await sut.store.put(b, Readable.from([]))).toEqual({ key: b, size: 0, sha256: empty });
+      expect(await sut.store.head(b)).toEqual({ size: 0 });
+      expect((await readAll(await sut.store.get(b))).length).toBe(0);
+    });
+
     it('a failing source stream rejects put and leaves nothing under the key', async () => {
       const key = keyFor('broken.bin');
       let sent = 0;

@@ -40,6 +40,9 @@ export async function uiUrl(apiUrl: string): Promise<{ url: string; close(): Pro
         up.pipe(res);
       },
     );
+    // A client that goes away (a closed EventSource) must end the upstream request too, or the
+    // API's shutdown waits on a stream nobody reads.
+    res.on('close', () => upstream.destroy());
     upstream.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();

@@ -43,7 +43,8 @@ setUnauthorizedHandler(signOut);
 export function App() {
   return (
     <MantineProvider theme={theme}>
-      <Notifications position="top-right" />
+      {/* Bottom: toasts must not cover the header's bell and balance. */}
+      <Notifications position="bottom-right" />
       <QueryClientProvider client={queryClient}>
         <BrowserRouter>
           <AppRoutes />

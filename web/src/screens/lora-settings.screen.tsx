@@ -3,12 +3,14 @@
  * ended), the on/off switch and strength, versions, training history, and the dataset with the
  * retrain picker. Notifications link here (/characters/ID/lora).
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router-dom';
 import { Alert, Anchor, Badge, Card, Group, Slider, Stack, Switch, Text, Title } from '@mantine/core';
+import { useDebouncedCallback } from '@mantine/hooks';
 import { IconArrowLeft } from '@tabler/icons-react';
 import { usePatchLora } from '../api/mutations';
-import { useCharacter, useLora } from '../api/queries';
+import { keys, useCharacter, useLora } from '../api/queries';
 import type { CharacterDetail, LoraSummary } from '../api/types';
 import { DatasetPanel } from '../components/dataset-panel';
 import { ErrorState, LoadingState } from '../components/query-state';
@@ -40,6 +42,7 @@ function Section({ title, children, testId }: { title: string; children: React.R
 }
 
 function Settings({ character: c, lora }: { character: CharacterDetail; lora: LoraSummary }) {
+  useRefreshOnRunChange(c.id, lora);
   return (
     <Stack data-testid="lora-settings">
       <Anchor component={Link} to="/characters" size="sm">
@@ -84,6 +87,25 @@ function Settings({ character: c, lora }: { character: CharacterDetail; lora: Lo
   );
 }
 
+/**
+ * The summary is polled while a run is active; the history, versions and balance are not. When the
+ * run moves on (a new state, a new run, finished), refresh them too, so the table rows and the
+ * new version appear without waiting for a notification.
+ */
+function useRefreshOnRunChange(characterId: string, lora: LoraSummary) {
+  const qc = useQueryClient();
+  const run = lora.currentRun ?? lora.lastRun;
+  const fingerprint = run ? `${run.id}:${run.status}` : '';
+  const seen = useRef(fingerprint);
+  useEffect(() => {
+    if (seen.current === fingerprint) return;
+    seen.current = fingerprint;
+    void qc.invalidateQueries({ queryKey: keys.runs(characterId) });
+    void qc.invalidateQueries({ queryKey: keys.versions(characterId) });
+    void qc.invalidateQueries({ queryKey: keys.me });
+  }, [qc, characterId, fingerprint]);
+}
+
 function TrainingStatus({ lora }: { lora: LoraSummary }) {
   // The current run when there is one, else how the last one ended (with its samples).
   const run = lora.currentRun ?? lora.lastRun;
@@ -117,6 +139,9 @@ function LoraControls({ characterId, lora }: { characterId: string; lora: LoraSu
   // replaces it afterwards.
   const [strength, setStrength] = useState(lora.strength);
   useEffect(() => setStrength(lora.strength), [lora.strength]);
+  // Each arrow key press ends a change: save only the last of a quick series, so saves cannot
+  // land out of order.
+  const saveStrength = useDebouncedCallback((s: number) => patch.mutate({ strength: s }), 400);
   const v = lora.activeVersion;
   return (
     <Stack gap="md">
@@ -155,7 +180,7 @@ function LoraControls({ characterId, lora }: { characterId: string; lora: LoraSu
           step={0.05}
           value={strength}
           onChange={setStrength}
-          onChangeEnd={(s) => patch.mutate({ strength: s })}
+          onChangeEnd={saveStrength}
           marks={[
             { value: 0, label: '0' },
             { value: 1, label: '1' },
@@ -163,11 +188,11 @@ function LoraControls({ characterId, lora }: { characterId: string; lora: LoraSu
           ]}
           label={(s) => s.toFixed(2)}
           disabled={!lora.enabled}
-          mb="md"
-          thumbProps={{ 'aria-label': 'LoRA strength' }}
+          mb="xl"
+          thumbLabel="LoRA strength"
           data-testid="strength"
         />
-        <Text size="xs" c="dimmed" mt="md">
+        <Text size="xs" c="dimmed">
           How strongly the LoRA shapes the face: 1 is as trained; lower blends in more of the base model.
         </Text>
       </div>

@@ -1,0 +1,101 @@
+/**
+ * Shared pieces of the benchmarks: the row type, a Likeness started for measuring (identity
+ * checks off unless asked, quiet logs), synthetic face-sized photos, and percentiles.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { loadConfig } from '../src/config/config.js';
+import { startLikeness, type RunningLikeness } from '../src/app/likeness.app.js';
+
+export interface BenchRow {
+  name: string;
+  value: number;
+  unit: string;
+  /** The reference figure measured in the same run, when there is one. */
+  reference?: { name: string; value: number };
+  target?: string;
+  meets?: boolean;
+}
+
+export const BENCH_ADMIN = 'bench-admin-token-0123456789abcdef';
+
+export interface BenchApp {
+  app: RunningLikeness;
+  url: string;
+  call<T = any>(method: string, p: string, token: string, body?: unknown, form?: FormData): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startBenchApp(env: Record<string, string>): Promise<BenchApp> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'likeness-bench-'));
+  const config = loadConfig({
+    PORT: '0',
+    LIKENESS_DATA_DIR: dir,
+    LIKENESS_ADMIN_TOKEN: BENCH_ADMIN,
+    LIKENESS_MIN_IMAGE_SIDE: '64',
+    LIKENESS_IDENTITY: 'off',
+    LIKENESS_TRAIN_RANK: '1',
+    ...env,
+  });
+  const app = await startLikeness(config, { api: true, worker: true, log: () => undefined });
+  const url = app.url!;
+  return {
+    app,
+    url,
+    async call(method, p, token, body, form) {
+      const res = await fetch(`${url}${p}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: form ?? (body !== undefined ? JSON.stringify(body) : undefined),
+      });
+      const json = await res.json().catch(() => null);
+      if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    },
+    async close() {
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let photos: Buffer[] | null = null;
+/** Five distinct 96 px photos (noise), enough for the basic checks with identity off. */
+export async function syntheticPhotos(): Promise<Buffer[]> {
+  if (photos) return photos;
+  photos = await Promise.all(
+    [1, 2, 3, 4, 5].map((seed) =>
+      sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 40 * seed, g: 120, b: 200 - 30 * seed }, noise: { type: 'gaussian', mean: 128, sigma: 30 } } })
+        .jpeg()
+        .toBuffer(),
+    ),
+  );
+  return photos;
+}
+
+/** A user with credits and `n` characters, each with five accepted images. */
+export async function seedCharacters(b: BenchApp, n: number): Promise<{ token: string; characterIds: string[] }> {
+  const user = await b.call('POST', '/v1/users', BENCH_ADMIN, { name: 'bench' });
+  await b.call('POST', `/v1/users/${user.id}/credits`, BENCH_ADMIN, { amount: 1_000_000_000, reason: 'bench' });
+  const imgs = await syntheticPhotos();
+  const characterIds: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await b.call('POST', '/v1/characters', user.token, { name: `bench ${i}` });
+    const form = new FormData();
+    imgs.forEach((img, k) => form.append('files', new Blob([new Uint8Array(img)], { type: 'image/jpeg' }), `p${k}.jpg`));
+    await b.call('POST', `/v1/characters/${c.id}/images`, user.token, undefined, form);
+    characterIds.push(c.id);
+  }
+  return { token: user.token, characterIds };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,77 @@
+/**
+ * One worker tracking N running trainings: the CPU share of the Likeness process (API + worker +
+ * embedded database) while it only polls providers, at the production poll interval. The GPU
+ * emulator runs in a child process so its own cost is not counted.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { seedCharacters, sleep, startBenchApp, type BenchRow } from './bench-kit.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function trackN(n: number, windowSeconds: number): Promise<BenchRow[]> {
+  const port = await freePort();
+  const emuDir = await mkdtemp(path.join(tmpdir(), 'likeness-bench-emu-'));
+  const emu = spawn(process.execPath, [path.join(ROOT, 'bin/likeness.mjs'), 'emulator', '--port', String(port), '--train-seconds', '3600'], {
+    env: { ...process.env, LIKENESS_DATA_DIR: emuDir },
+    stdio: 'ignore',
+  });
+  const emuUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${emuUrl}/_emulator/state`).then((r) => r.ok).catch(() => false)) break;
+    await sleep(100);
+  }
+  const b = await startBenchApp({ LIKENESS_EMULATOR_URL: emuUrl, LIKENESS_TRAIN_STEPS: '1000' });
+  try {
+    const { token, characterIds } = await seedCharacters(b, n);
+    const runs: string[] = [];
+    for (const id of characterIds) runs.push((await b.call('POST', `/v1/characters/${id}/lora/train`, token, {})).id);
+    // Wait until every run is with the (emulated) provider and reporting steps.
+    const deadline = Date.now() + 240_000;
+    for (;;) {
+      const states = await Promise.all(runs.map((id) => b.call('GET', `/v1/training-runs/${id}`, token)));
+      const tracking = states.filter((r) => r.status === 'training' && r.progress.step > 0).length;
+      if (tracking === n) break;
+      if (Date.now() > deadline) throw new Error(`only ${tracking}/${n} runs reached training`);
+      await sleep(2000);
+    }
+    const wall0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    await sleep(windowSeconds * 1000);
+    const cpu = process.cpuUsage(cpu0);
+    const share = ((cpu.user + cpu.system) / 1000 / (performance.now() - wall0)) * 100;
+    return [
+      {
+        name: `CPU of one worker tracking ${n} running trainings (poll every 5 s)`,
+        value: share,
+        unit: '% of a core',
+        target: n >= 1000 ? '< 25%' : undefined,
+        meets: n >= 1000 ? share < 25 : undefined,
+      },
+    ];
+  } finally {
+    await b.close();
+    emu.kill('SIGTERM');
+    await rm(emuDir, { recursive: true, force: true });
+  }
+}
+
+export async function runTrackingBench(opts: { quick: boolean }): Promise<BenchRow[]> {
+  const sizes = opts.quick ? [100] : [100, 1000];
+  const rows: BenchRow[] = [];
+  for (const n of sizes) rows.push(...(await trackN(n, opts.quick ? 10 : 20)));
+  return rows;
+}
