@@ -17,6 +17,7 @@ import {
 import { listRuns, quoteTraining, runView, startTraining } from '../../services/training-runs.service.js';
 import { inTransaction } from '../../db/transaction.js';
 import { userIdOf } from '../auth.js';
+import { withIdempotency } from '../idempotency.js';
 import { baseModelSchema, idParams } from '../schemas.js';
 import type { RouteDeps } from '../server.js';
 
@@ -87,14 +88,17 @@ export const loraRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { ctx })
       },
     },
     async (req, reply) => {
-      const run = await startTraining(ctx, {
-        userId: userIdOf(req.principal),
-        characterId: req.params.id,
-        baseModel: req.body?.baseModel,
-        imageIds: req.body?.imageIds,
-        trigger: 'manual',
+      const userId = userIdOf(req.principal);
+      return withIdempotency(ctx.db, req, reply, userId, async () => {
+        const run = await startTraining(ctx, {
+          userId,
+          characterId: req.params.id,
+          baseModel: req.body?.baseModel,
+          imageIds: req.body?.imageIds,
+          trigger: 'manual',
+        });
+        return { status: 202, body: runView(run) };
       });
-      return reply.status(202).send(runView(run));
     },
   );
 
