@@ -170,8 +170,14 @@ async function main() {
         missingOrInvalid++;
       }
     }
-    const emu = (await (await fetch(`${emuUrl}/_emulator/state`)).json()) as { pods: { status: string }[] };
-    const podsLeft = emu.pods.filter((p) => p.status !== 'TERMINATED').length;
+    // Pods are freed by the run itself, or by the reaper within a couple of reconcile ticks.
+    let podsLeft = 0;
+    for (let i = 0; i < 60; i++) {
+      const emu = (await (await fetch(`${emuUrl}/_emulator/state`)).json()) as { pods: { status: string }[] };
+      podsLeft = emu.pods.filter((p) => p.status !== 'TERMINATED').length;
+      if (podsLeft === 0) break;
+      await sleep(2000);
+    }
     await db.end();
 
     const summary = {

@@ -16,6 +16,10 @@ import { loraRoutes } from './routes/lora.routes.js';
 import { trainingRunsRoutes } from './routes/training-runs.routes.js';
 import { notificationsRoutes } from './routes/notifications.routes.js';
 import { storageRoutes } from './routes/storage.routes.js';
+import { webUiPlugin } from './web-ui.plugin.js';
+import { generationsRoutes } from './routes/generations.routes.js';
+import { workflowsRoutes } from './routes/workflows.routes.js';
+import { consistencyRoutes } from './routes/consistency.routes.js';
 
 export interface RouteDeps {
   ctx: ServiceContext;
@@ -81,5 +85,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(trainingRunsRoutes, { ctx });
   await app.register(notificationsRoutes, { ctx });
   await app.register(storageRoutes, { ctx, signer: opts.signer });
+  // The web UI (web/dist) at /, after the API so /v1, /health and /openapi.json keep priority.
+  await app.register(webUiPlugin);
+  await app.register(generationsRoutes, { ctx });
+  await app.register(workflowsRoutes, { ctx });
+  await app.register(consistencyRoutes, { ctx });
   return app;
 }

@@ -7,9 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { JobQueue } from '../queue/job-queue.js';
-import { QUEUES, TRAINING_STEP, type TrainingStepData } from '../jobs/queues.js';
+import { GENERATION_RUN, QUEUES, TRAINING_STEP, type GenerationRunData, type TrainingStepData } from '../jobs/queues.js';
+import { runGeneration } from '../jobs/generation-pipeline.js';
 import { runTrainingStep } from '../jobs/training-pipeline.js';
 import { reconcileRuns } from '../jobs/reconciler.js';
+import { WorkerHeartbeat } from '../jobs/worker-heartbeat.js';
 import { NotificationHub } from '../notifications/notification-hub.js';
 import { createObjectStore, describeObjectStore } from '../storage/object-store.factory.js';
 import { UrlSigner } from '../storage/url-signer.js';
@@ -19,6 +21,7 @@ import { createIdentityEngine, type IdentityEngine } from '../identity/index.js'
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { createTrainingBackend, type BackendChoice } from './training-backend.factory.js';
+import { createGenerationRuntime } from './generation-backend.factory.js';
 import { persistedSecret, randomSecret } from './secrets.js';
 
 export interface StartOptions {
@@ -41,7 +44,7 @@ export interface RunningLikeness {
   close(): Promise<void>;
 }
 
-const RECONCILE_EVERY_MS = 30_000;
+const RECONCILE_EVERY_MS = 10_000;
 
 export async function startLikeness(config: Config, opts: StartOptions): Promise<RunningLikeness> {
   const log = opts.log ?? ((m: string) => console.log(m));
@@ -59,9 +62,10 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
   const signer = new UrlSigner(signing);
   const store = createObjectStore(config, { signer, baseUrl: () => baseUrl });
   const backend = await createTrainingBackend(config, log);
-  // Face checks run in worker threads; only the API (uploads) needs them for now.
+  // Face checks run in worker threads: the API checks uploads, the worker scores generated images.
   const identity: IdentityEngine | null =
-    opts.api && config.identity.enabled ? await createIdentityEngine({ workers: config.identity.workers }) : null;
+    (opts.api || opts.worker) && config.identity.enabled ? await createIdentityEngine({ workers: config.identity.workers }) : null;
+  const generation = await createGenerationRuntime(config, { log, emulator: backend.emulator });
 
   const ctx: ServiceContext = {
     config,
@@ -75,6 +79,8 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
       ? new IdentityImageChecker(identity, { minSide: config.images.minSide, minSharpness: config.images.minSharpness })
       : new BasicImageChecker(config.images.minSide),
     log,
+    generation,
+    identity,
   };
 
   let app: FastifyInstance | null = null;
@@ -89,6 +95,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
         database: database.kind,
         storage: describeObjectStore(config),
         training: backend.describe,
+        generation: generation.describe,
         emulated: backend.emulated,
         provider: backend.backend.probe ? await backend.backend.probe() : undefined,
       }),
@@ -101,12 +108,17 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
   }
 
   let reconcileTimer: NodeJS.Timeout | null = null;
+  let heartbeat: WorkerHeartbeat | null = null;
   if (opts.worker) {
     if (database.kind === 'pglite') {
-      const n = await queue.recoverOrphans([TRAINING_STEP]);
+      const n = await queue.recoverOrphans([TRAINING_STEP, GENERATION_RUN]);
       if (n) log(`Recovered ${n} job(s) left running by the previous process.`);
     }
-    await queue.work<TrainingStepData>(TRAINING_STEP, config.worker.concurrency, (job) => runTrainingStep(ctx, job));
+    heartbeat = new WorkerHeartbeat(database.db);
+    await heartbeat.start();
+    const workerId = heartbeat.id;
+    await queue.work<TrainingStepData>(TRAINING_STEP, config.worker.concurrency, (job) => runTrainingStep(ctx, job, workerId));
+    await queue.work<GenerationRunData>(GENERATION_RUN, config.worker.concurrency, (job) => runGeneration(ctx, job));
     const revived = await reconcileRuns(ctx);
     if (revived) log(`Re-queued ${revived} training run(s) that had no pending step.`);
     reconcileTimer = setInterval(() => {
@@ -131,6 +143,8 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
       // Stop taking requests, let in-flight jobs finish (pg-boss waits), then close storage.
       await app?.close();
       await queue.stop({ graceful: true, timeoutSeconds: 20 });
+      await heartbeat?.stop();
+      await generation.close();
       await backend.emulator?.close();
       await identity?.close();
       await database.close();

@@ -87,6 +87,23 @@ const envSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: bool(true),
   S3_PREFIX: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'must be a key path like "likeness/prod"').optional(),
+  // Generation: a ComfyUI server, a RunPod serverless worker-comfyui endpoint, or the GPU emulator.
+  LIKENESS_GENERATION_BACKEND: z.enum(['emulator', 'comfyui', 'runpod-serverless']).optional(),
+  LIKENESS_COMFYUI_URL: z.string().url().optional(),
+  /** A loras folder ComfyUI reads, shared with this process; LoRA files are copied into it. */
+  LIKENESS_COMFYUI_LORA_DIR: z.string().min(1).optional(),
+  LIKENESS_RUNPOD_ENDPOINT_ID: z.string().min(1).optional(),
+  LIKENESS_RUNPOD_SERVERLESS_URL: z.string().url().default('https://api.runpod.ai/v2'),
+  /** download: the worker fetches the LoRA from a signed URL; volume: it is on the endpoint's network volume. */
+  LIKENESS_RUNPOD_LORA_DELIVERY: z.enum(['download', 'volume']).default('download'),
+  LIKENESS_GENERATION_TIMEOUT_SECONDS: num(600, 10),
+  LIKENESS_GENERATION_POLL_SECONDS: num(1, 0.05),
+  /** Dollars per GPU second of generation, to record a cost; unset records GPU seconds only. */
+  LIKENESS_GENERATION_USD_PER_GPU_SECOND: z.coerce.number().min(0).optional(),
+  /** Identity gate: regenerations below tau before face swap, then delivery flagged. */
+  LIKENESS_GATE_RETRIES: int(2),
+  /** New liked images since the last training that suggest a retrain (once per crossing). */
+  LIKENESS_RETRAIN_LIKES_THRESHOLD: int(5, 1),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -117,6 +134,19 @@ export interface Config {
     | { backend: 'aitoolkit'; url: string; token: string | undefined; gpuIds: string }
     | { backend: 'local'; toolkitDir: string; python: string };
   storage: StorageConfig;
+  generation: GenerationConfig;
+}
+
+export interface GenerationConfig {
+  backend:
+    | { kind: 'emulator' }
+    | { kind: 'comfyui'; url: string; loraDir: string | undefined }
+    | { kind: 'runpod-serverless'; apiKey: string; endpointId: string; url: string; loraDelivery: 'download' | 'volume' };
+  timeoutSeconds: number;
+  pollSeconds: number;
+  usdPerGpuSecond: number | undefined;
+  gateRetries: number;
+  retrainLikesThreshold: number;
 }
 
 export type StorageConfig =
@@ -197,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     training,
     storage: storageConfig(e),
+    generation: generationConfig(e),
   };
 }
 
@@ -217,5 +248,34 @@ function storageConfig(e: Env): StorageConfig {
     secretAccessKey: e.S3_SECRET_ACCESS_KEY,
     forcePathStyle: e.S3_FORCE_PATH_STYLE,
     prefix: e.S3_PREFIX?.replace(/\/+$/, ''),
+  };
+}
+
+/** The generation backend: explicit, else ComfyUI when its URL is set, RunPod when an endpoint is, else the emulator. */
+function generationConfig(e: Env): GenerationConfig {
+  const kind = e.LIKENESS_GENERATION_BACKEND ?? (e.LIKENESS_COMFYUI_URL ? 'comfyui' : e.LIKENESS_RUNPOD_ENDPOINT_ID ? 'runpod-serverless' : 'emulator');
+  let backend: GenerationConfig['backend'];
+  if (kind === 'comfyui') {
+    if (!e.LIKENESS_COMFYUI_URL) throw new ConfigError('Invalid configuration: LIKENESS_COMFYUI_URL is required when LIKENESS_GENERATION_BACKEND=comfyui.');
+    backend = { kind, url: e.LIKENESS_COMFYUI_URL.replace(/\/+$/, ''), loraDir: e.LIKENESS_COMFYUI_LORA_DIR ? path.resolve(e.LIKENESS_COMFYUI_LORA_DIR) : undefined };
+  } else if (kind === 'runpod-serverless') {
+    if (!e.RUNPOD_API_KEY || !e.LIKENESS_RUNPOD_ENDPOINT_ID) {
+      throw new ConfigError('Invalid configuration: RUNPOD_API_KEY and LIKENESS_RUNPOD_ENDPOINT_ID are required when LIKENESS_GENERATION_BACKEND=runpod-serverless.');
+    }
+    backend = {
+      kind,
+      apiKey: e.RUNPOD_API_KEY,
+      endpointId: e.LIKENESS_RUNPOD_ENDPOINT_ID,
+      url: e.LIKENESS_RUNPOD_SERVERLESS_URL.replace(/\/+$/, ''),
+      loraDelivery: e.LIKENESS_RUNPOD_LORA_DELIVERY,
+    };
+  } else backend = { kind: 'emulator' };
+  return {
+    backend,
+    timeoutSeconds: e.LIKENESS_GENERATION_TIMEOUT_SECONDS,
+    pollSeconds: e.LIKENESS_GENERATION_POLL_SECONDS,
+    usdPerGpuSecond: e.LIKENESS_GENERATION_USD_PER_GPU_SECOND,
+    gateRetries: e.LIKENESS_GATE_RETRIES,
+    retrainLikesThreshold: e.LIKENESS_RETRAIN_LIKES_THRESHOLD,
   };
 }

@@ -71,8 +71,28 @@ export const images = pgTable(
     checkReasons: jsonb('check_reasons').$type<{ code: string; message: string }[]>().notNull().default([]),
     faceBox: jsonb('face_box').$type<{ x: number; y: number; width: number; height: number } | null>(),
     createdAt: createdAt(),
+    // Generated images (source 'generated'): the generation and slot that delivered them, the
+    // method and attempts it took, and the identity check of the delivered image. Null for sheets.
+    generationId: text('generation_id'),
+    generationSlot: integer('generation_slot'),
+    method: text('method'), // lora | faceswap | plain
+    attempts: integer('attempts'),
+    seed: bigint('seed', { mode: 'number' }),
+    identitySimilarity: doublePrecision('identity_similarity'),
+    identityMatch: boolean('identity_match'),
+    faceCount: integer('face_count'),
+    /** A near-copy of a reference image: never counted as a success. */
+    copyPaste: boolean('copy_paste'),
+    /** Delivered although no attempt matched the character's identity. */
+    identityFlagged: boolean('identity_flagged'),
+    recognizerId: text('recognizer_id'),
+    /** Made by the GPU emulator: kept out of the consistency metrics. */
+    emulated: boolean('emulated').notNull().default(false),
   },
-  (t) => [index('images_character_idx').on(t.characterId)],
+  (t) => [
+    index('images_character_idx').on(t.characterId),
+    uniqueIndex('images_generation_slot_uq').on(t.generationId, t.generationSlot),
+  ],
 );
 
 export const trainingRuns = pgTable(
@@ -114,6 +134,8 @@ export const trainingRuns = pgTable(
     /** Whose fault a failure was: provider/platform faults make the next run free. */
     errorFault: text('error_fault'),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
+    /** The worker process running the run's current step (see worker_heartbeats). */
+    workerId: text('worker_id'),
     gpuSeconds: doublePrecision('gpu_seconds'),
     costUsd: doublePrecision('cost_usd'),
     loraModelId: text('lora_model_id'),
@@ -241,3 +263,91 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.key] })],
 );
+
+/**
+ * Generations: one request for `count` images of a character. The plan (method, reason, LoRA) and
+ * the workflow of the first attempt are stored as decided; every attempt, with its own workflow
+ * and identity score, is in generation_attempts; delivered images are rows of `images`.
+ */
+export const generations = pgTable(
+  'generations',
+  {
+    id: text('id').primaryKey(),
+    ownerId: text('owner_id').notNull().references(() => users.id),
+    characterId: text('character_id').notNull().references(() => characters.id),
+    baseModel: text('base_model').notNull(),
+    prompt: text('prompt').notNull(),
+    negativePrompt: text('negative_prompt').notNull().default(''),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    count: integer('count').notNull(),
+    seed: bigint('seed', { mode: 'number' }).notNull(),
+    status: text('status').notNull(), // queued | running | completed | failed
+    /** The planned method: lora | faceswap | plain. */
+    method: text('method').notNull(),
+    planCode: text('plan_code').notNull(),
+    planReason: text('plan_reason').notNull(),
+    plan: jsonb('plan').$type<Record<string, unknown>>().notNull(),
+    loraModelId: text('lora_model_id'),
+    triggerWord: text('trigger_word'),
+    loraStrength: doublePrecision('lora_strength'),
+    referenceImageId: text('reference_image_id'),
+    /** The platform's own API-format workflow, when it sent one instead of using the builders. */
+    sourceWorkflow: jsonb('source_workflow').$type<Record<string, unknown>>(),
+    workflow: jsonb('workflow').$type<Record<string, unknown>>().notNull(),
+    /** Method changes at run time (LoRA unavailable, identity gate), in order. */
+    fallbacks: jsonb('fallbacks').$type<{ slot: number; from: string; to: string; reason: string }[]>().notNull().default([]),
+    attempts: integer('attempts').notNull().default(0),
+    gpuSeconds: doublePrecision('gpu_seconds').notNull().default(0),
+    costUsd: doublePrecision('cost_usd'),
+    backend: text('backend').notNull(),
+    emulated: boolean('emulated').notNull().default(false),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    startedAt: ts('started_at'),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('generations_owner_idx').on(t.ownerId), index('generations_character_idx').on(t.characterId)],
+);
+
+/** Every run of a generation's workflow: the consistency metrics are computed over these. */
+export const generationAttempts = pgTable(
+  'generation_attempts',
+  {
+    id: text('id').primaryKey(),
+    generationId: text('generation_id').notNull().references(() => generations.id),
+    slot: integer('slot').notNull(),
+    /** 1-based within the slot. */
+    attempt: integer('attempt').notNull(),
+    method: text('method').notNull(),
+    seed: bigint('seed', { mode: 'number' }).notNull(),
+    loraStrength: doublePrecision('lora_strength'),
+    /** scored | unscored | failed | lora_unavailable */
+    outcome: text('outcome').notNull(),
+    providerJobId: text('provider_job_id'),
+    gpuSeconds: doublePrecision('gpu_seconds'),
+    similarity: doublePrecision('similarity'),
+    match: boolean('match'),
+    faceCount: integer('face_count'),
+    copyPaste: boolean('copy_paste'),
+    recognizerId: text('recognizer_id'),
+    emulated: boolean('emulated').notNull().default(false),
+    error: text('error'),
+    workflow: jsonb('workflow').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('generation_attempts_slot_uq').on(t.generationId, t.slot, t.attempt)],
+);
+
+/**
+ * Live worker processes. Each beats every few seconds; a training step records which worker runs
+ * it, so a run whose worker stopped beating is handed to another worker at once instead of
+ * waiting for the queue's expiry (minutes for a long finalize).
+ */
+export const workerHeartbeats = pgTable('worker_heartbeats', {
+  id: text('id').primaryKey(),
+  lastSeen: timestamp('last_seen', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  startedAt: createdAt(),
+});

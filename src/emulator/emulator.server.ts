@@ -28,6 +28,7 @@ import { RunpodOpenApiValidator } from './runpod-openapi.validator.js';
 import { buildRunpodApi } from './runpod-pods.routes.js';
 import { PodStore } from './runpod-pods.store.js';
 import { TimerSet } from './timer-set.js';
+import { startComfyEmulator } from './comfyui/index.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_OPENAPI_PATH = path.resolve(PROJECT_ROOT, '../shared/contracts/runpod-rest-v2-pods.openapi.json');
@@ -72,6 +73,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const timers = new TimerSet();
   const renderer = new LoraRenderer();
   await prepareDataDir(dataDir);
+  const comfy = await startComfyEmulator({ dataDir, apiKey, timers, log });
 
   let store: PodStore | undefined;
   const services = new PodServices({ dataDir, trainSeconds, faults, timers, renderer, preempt: (id) => store?.preempt(id), log });
@@ -140,6 +142,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? '' : url.slice(q);
+    if (comfy.owns(pathname)) return comfy.handle(req, res);
     if (pathname.startsWith('/_emulator/')) return control.routing(req, res);
     if (pathname === '/v2' || pathname.startsWith('/v2/')) {
       if (injectFault(req, res, 'runpod')) return;
@@ -160,6 +163,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   };
 
   const server = http.createServer(dispatch);
+  server.on('upgrade', comfy.upgrade);
   // Dataset uploads and LoRA downloads can be long; the real AI Toolkit front server disables the
   // request timeout too.
   server.requestTimeout = 0;
@@ -180,6 +184,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     runpodApiUrl: url,
     podProxyUrlTemplate: `${url}/proxy/{podId}-{port}`,
     aitkUrl: `${url}/aitk`,
+    ...comfy.urls(url),
     setFaults: (f) => {
       setFaults(f);
     },
@@ -189,6 +194,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
         timers.close();
         pods.close();
         await services.close();
+        await comfy.close();
         await standalone.dispose(false);
         await Promise.all(apps.map((a) => a.close()));
         await new Promise<void>((resolve) => {

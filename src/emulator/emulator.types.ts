@@ -55,6 +55,14 @@ export interface RunningEmulator {
   podProxyUrlTemplate: string;
   /** Standalone AI Toolkit UI base, e.g. http://127.0.0.1:PORT/aitk */
   aitkUrl: string;
+  /** Emulated ComfyUI server base, e.g. http://127.0.0.1:PORT/comfy (WebSocket at .../comfy/ws). */
+  comfyUrl: string;
+  /** RunPod serverless base for worker-comfyui, e.g. http://127.0.0.1:PORT/serverless/v2 (real: https://api.runpod.ai/v2). */
+  comfyServerlessUrl: string;
+  /** The serverless endpoint id it answers for (same bearer key as the RunPod API). */
+  comfyEndpointId: string;
+  /** The emulated ComfyUI host's models/loras folder, for a shared-folder LoRA delivery. */
+  comfyLorasDir: string;
   setFaults(f: Partial<FaultConfig>): void;
   snapshot(): EmulatorSnapshot;
   close(): Promise<void>;

@@ -5,12 +5,20 @@
 import type { QueueDefinition } from '../queue/job-queue.js';
 
 export const TRAINING_STEP = 'training-step';
+export const GENERATION_RUN = 'generation-run';
 
 export const QUEUES: readonly QueueDefinition[] = [
   // One step of a run: prepare, submit, one poll, or finalize. A poll takes seconds; prepare and
   // finalize move files (a LoRA can be hundreds of MB), so the expiry is generous.
   { name: TRAINING_STEP, expireInSeconds: 900, retryLimit: 5, retryDelaySeconds: 2 },
+  // A whole generation (every image, its identity checks and retries) in one handler run, keyed by
+  // the generation; a crashed worker's generation is picked up again and finishes the missing images.
+  { name: GENERATION_RUN, expireInSeconds: 1800, retryLimit: 2, retryDelaySeconds: 5 },
 ];
+
+export interface GenerationRunData {
+  generationId: string;
+}
 
 export interface TrainingStepData {
   runId: string;

@@ -4,14 +4,59 @@
  * operator purging the queue, or a job that exhausted its retries, can) gets one again. Sends are
  * deduplicated by the queue's per-run key, so running this often is harmless.
  */
-import { inArray } from 'drizzle-orm';
-import { trainingRuns } from '../db/schema.js';
+import { and, inArray, isNotNull, sql } from 'drizzle-orm';
+import { trainingRuns, workerHeartbeats } from '../db/schema.js';
+import { HEARTBEAT_STALE_SECONDS } from './worker-heartbeat.js';
 import { ACTIVE_STATES, type RunState } from '../domain/run-states.js';
 import type { ServiceContext } from '../services/context.js';
 import { TRAINING_STEP } from './queues.js';
 import { continueRun } from './step-context.js';
+import { providerJobName } from './submit.step.js';
+
+/**
+ * Runs whose current step belongs to a worker that stopped beating (killed, machine lost): their
+ * active job is failed now, so the queue retries it on a live worker at once.
+ */
+export async function takeOverFromDeadWorkers(ctx: ServiceContext): Promise<number> {
+  const orphaned = await ctx.db
+    .select({ id: trainingRuns.id })
+    .from(trainingRuns)
+    .where(
+      and(
+        inArray(trainingRuns.status, [...ACTIVE_STATES]),
+        isNotNull(trainingRuns.workerId),
+        sql`not exists (select 1 from ${workerHeartbeats} w where w.id = ${trainingRuns.workerId}
+              and w.last_seen > now() - make_interval(secs => ${HEARTBEAT_STALE_SECONDS}))`,
+      ),
+    );
+  let taken = 0;
+  for (const run of orphaned) taken += await ctx.queue.failActive(TRAINING_STEP, run.id, 'its worker stopped beating');
+  if (orphaned.length) {
+    await ctx.db.update(trainingRuns).set({ workerId: null }).where(inArray(trainingRuns.id, orphaned.map((r) => r.id)));
+  }
+  return taken;
+}
+
+/**
+ * The pod reaper: provider machines named by this product that no active run claims (its
+ * current job name, or the next attempt's while it is being submitted) are freed. Catches the
+ * pod created just before a crash, or by a submit whose answer was lost and whose run then failed.
+ */
+export async function reapProviderResources(ctx: ServiceContext): Promise<number> {
+  if (!ctx.backend.reap) return 0;
+  const active = await ctx.db
+    .select({ id: trainingRuns.id, attempt: trainingRuns.attempt })
+    .from(trainingRuns)
+    .where(inArray(trainingRuns.status, [...ACTIVE_STATES]));
+  const claimed = new Set(active.flatMap((r) => [providerJobName(r.id, Math.max(1, r.attempt)), providerJobName(r.id, r.attempt + 1)]));
+  const freed = await ctx.backend.reap((jobName) => claimed.has(jobName));
+  if (freed) ctx.log(`[reaper] freed ${freed} provider machine(s) no run claims`);
+  return freed;
+}
 
 export async function reconcileRuns(ctx: ServiceContext): Promise<number> {
+  await takeOverFromDeadWorkers(ctx);
+  await reapProviderResources(ctx).catch((err) => ctx.log(`[reaper] ${(err as Error).message}`));
   const active = await ctx.db
     .select({ id: trainingRuns.id, status: trainingRuns.status })
     .from(trainingRuns)

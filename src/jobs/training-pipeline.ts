@@ -8,6 +8,8 @@
  *                               +-- preempted +      any step: fault -> retry / new attempt / failed
  *                                                    cancel requested -> cancelled
  */
+import { eq } from 'drizzle-orm';
+import { trainingRuns } from '../db/schema.js';
 import type { TrainingRunRow } from '../db/training-runs.repo.js';
 import { getRun, patchRun, transitionRun } from '../db/training-runs.repo.js';
 import { inTransaction } from '../db/transaction.js';
@@ -31,9 +33,11 @@ const STEPS: Record<Exclude<RunState, 'ready' | 'failed' | 'cancelled'>, (ctx: S
   finalizing: finalizeStep,
 };
 
-export async function runTrainingStep(ctx: ServiceContext, job: JobContext<TrainingStepData>): Promise<void> {
+export async function runTrainingStep(ctx: ServiceContext, job: JobContext<TrainingStepData>, workerId?: string): Promise<void> {
   const run = await getRun(ctx.db, job.data.runId);
   if (!run || isTerminal(run.status as RunState)) return;
+  // Claim the step for this worker (no version bump: it is bookkeeping, not a state change).
+  if (workerId) await ctx.db.update(trainingRuns).set({ workerId }).where(eq(trainingRuns.id, run.id));
   if (run.cancelRequested) {
     await cancelFlaggedRun(ctx, run);
     return;

@@ -144,6 +144,15 @@ export class JobQueue {
     return recovered;
   }
 
+  /** Fails the active job of a key (its worker is gone), so pg-boss retries it now. */
+  async failActive(name: string, key: string, reason: string): Promise<number> {
+    const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
+    const { rows } = await db.executeSql(`SELECT id FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state = 'active'`, [name, key]);
+    for (const r of rows as { id: string }[]) await this.boss.fail(name, r.id, { message: reason });
+    if (rows.length) this.wakeWhenDue(name, 0);
+    return rows.length;
+  }
+
   private async activeJobIds(name: string): Promise<string[]> {
     const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
     const { rows } = await db.executeSql(`SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'`, [name]);

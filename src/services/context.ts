@@ -9,6 +9,8 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrainingBackend } from '../training/training-backend.js';
 import type { ImageChecker } from './image-checker.js';
+import type { GenerationRuntime } from '../generation/generation-backend.js';
+import type { IdentityEngine } from '../identity/index.js';
 
 export interface ServiceContext {
   config: Config;
@@ -21,4 +23,8 @@ export interface ServiceContext {
   emulated: boolean;
   imageChecker: ImageChecker;
   log: (msg: string) => void;
+  /** The generation backend chosen at start-up (absent in contexts that do not generate). */
+  generation?: GenerationRuntime;
+  /** Face analysis for identity scores; null when LIKENESS_IDENTITY=off. */
+  identity?: IdentityEngine | null;
 }

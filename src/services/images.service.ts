@@ -3,7 +3,7 @@
  * training images (liked first, then character-sheet images; accepted ones only).
  */
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, or } from 'drizzle-orm';
 import { buffer as readAll } from 'node:stream/consumers';
 import type { Executor } from '../db/database.js';
 import { images } from '../db/schema.js';
@@ -113,7 +113,8 @@ export async function selectTrainingImages(
   const rows = await db
     .select()
     .from(images)
-    .where(and(eq(images.characterId, characterId), eq(images.checkStatus, 'accepted')))
+    // Generated images are training data only once liked; the sheet's always are.
+    .where(and(eq(images.characterId, characterId), eq(images.checkStatus, 'accepted'), or(eq(images.source, 'sheet'), eq(images.liked, true))))
     .orderBy(desc(images.liked), desc(images.likedAt), asc(images.createdAt));
   return { chosen: rows.slice(0, opts.max), unusable: [] };
 }

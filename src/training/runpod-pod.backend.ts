@@ -88,6 +88,9 @@ export interface RunpodPodHandle extends TrainingHandle, AitkRunData {
   createdAt: string;
 }
 
+/** Pods younger than this are never reaped (see reap). */
+const REAP_MIN_AGE_MS = 60_000;
+
 const GONE_STATUSES = new Set(['EXITED', 'TERMINATED', 'ERROR']);
 
 export class RunpodPodBackend implements TrainingBackend {
@@ -191,6 +194,21 @@ export class RunpodPodBackend implements TrainingBackend {
    * hourly rate RunPod quoted (kept from creation, since a stopped pod reads 0). A pod RunPod no
    * longer knows was already released: it adds nothing, so a repeated release reports nothing new.
    */
+  /** Terminates pods with our name prefix that no live run claims (see TrainingBackend.reap). */
+  async reap(keep: (jobName: string) => boolean): Promise<number> {
+    const prefix = this.opts.podNamePrefix ?? 'likeness-';
+    let freed = 0;
+    for (const pod of await this.pods.listPods()) {
+      if (pod.status === 'TERMINATED' || !pod.name.startsWith(prefix)) continue;
+      if (keep(pod.name.slice(prefix.length))) continue;
+      // A pod created moments ago may belong to a run created after the caller's snapshot.
+      if (this.now() - Date.parse(pod.createdAt) < REAP_MIN_AGE_MS) continue;
+      await this.pods.terminatePod(pod.id);
+      freed++;
+    }
+    return freed;
+  }
+
   async release(handle: TrainingHandle): Promise<ReleaseReport> {
     const h = asPodHandle(handle);
     const named = (await this.pods.listPods()).filter((p) => p.name === h.podName && p.status !== 'TERMINATED');

@@ -107,6 +107,12 @@ export interface TrainingBackend {
   download(handle: TrainingHandle, artifact: TrainingArtifact, signal?: AbortSignal): Promise<Readable>;
   cancel(handle: TrainingHandle): Promise<void>;
   release(handle: TrainingHandle): Promise<ReleaseReport>;
+  /**
+   * Optional reaper: frees provider resources this product created (pods named by it) whose job
+   * name `keep` does not claim, so nothing bills after a crash between creating a pod and
+   * recording it. Returns how many were freed.
+   */
+  reap?(keep: (jobName: string) => boolean): Promise<number>;
   /** Optional health check for /health: does the provider answer and accept our credentials? */
   probe?(signal?: AbortSignal): Promise<{ ok: boolean; detail: string }>;
 }

@@ -31,12 +31,14 @@ describe.skipIf(!HAVE_FACES)('tenant isolation and request safety', () => {
       return r.status === 'ready' ? r : null;
     });
     const notification = (await h.call('GET', '/v1/notifications', { token: a.token })).body.items[0];
+    const generation = (await h.call('POST', '/v1/generations', { token: a.token, body: { characterId: character.id, prompt: 'a portrait' } })).body;
     const idsByPrefix: Record<string, string> = {
       '/v1/characters/{id}': character.id,
       '/v1/images/{id}': images[0].id,
       '/v1/training-runs/{id}': run.id,
       '/v1/lora-models/{id}': ready.loraModelId,
       '/v1/notifications/{id}': notification.id,
+      '/v1/generations/{id}': generation.id,
     };
     const adminPrefixes = ['/v1/users/{id}'];
     const bodies: Record<string, unknown> = {

@@ -8,7 +8,7 @@
  * The steps share one browser page and build on each other, in order.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -159,6 +159,8 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FACES)('web UI in a real browser', () =>
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.getByTestId('bell').click();
     await page.getByTestId('notifications-list').waitFor();
+    // The dropdown fades in: shoot it once it is fully drawn.
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('[data-testid=notifications-list]')!).opacity === '1');
     await expect(page.getByTestId('notification').first().textContent()).resolves.toContain('LoRA Training Complete');
     // The viewport only: a full-page shot would draw the fixed header where the page is scrolled.
     await page.screenshot({ path: path.join(SCREENS, '10-notifications.png') });
@@ -180,6 +182,55 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FACES)('web UI in a real browser', () =>
     await page.locator('[data-testid=character-card]', { hasText: 'Amy' }).getByTestId('run-status').waitFor();
     await expect(page.getByTestId('run-status').getAttribute('data-status')).resolves.toBe('ready');
     await shot('12-characters');
+  });
+
+  it('suggests a retrain after a new like, retrains with the picked images, cancels, deletes the LoRA', async () => {
+    await page.goto(`${ui.url}/characters/${characterId}/lora`);
+    await page.getByTestId('retrain').waitFor();
+    await page.getByTestId('image-card').first().getByTestId('like').click();
+    await expect(page.getByTestId('retrain-banner').textContent()).resolves.toContain('You have 1 new liked image');
+    await expect(page.getByTestId('selected-count').textContent()).resolves.toMatch(/^5 selected/);
+
+    await page.getByTestId('retrain-button').click();
+    await page.locator('[data-testid=run-progress]:not([data-status=ready])').waitFor();
+    await page.getByTestId('cancel-run').click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel training' }).click();
+    await page.locator('[data-testid=run-progress][data-status=cancelled]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=history-row][data-status=cancelled]').waitFor();
+    // Nothing charged: the reservation came back.
+    await page.locator('[data-testid=header-credits]', { hasText: '80,000' }).waitFor();
+    await shot('15-settings-cancelled');
+
+    await page.getByTestId('delete-version').click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect(page.getByTestId('active-version').textContent()).resolves.toBe('No active LoRA');
+    await page.getByTestId('versions').waitFor({ state: 'detached' });
+    expect((await lora()).activeVersion).toBeNull();
+  });
+
+  it('disables the training toggle when the balance is too low, with a way to credits', async () => {
+    const poor = (await h.call('POST', '/v1/users', { token: ADMIN_TOKEN, body: { name: 'no credits' } })).body;
+    const c = (await h.call('POST', '/v1/characters', { token: poor.token, body: { name: 'Bernadette' } })).body;
+    const form = new FormData();
+    for (const f of (await readdir(amy)).sort()) form.append('files', new Blob([await readFile(path.join(amy, f))], { type: 'image/png' }), f);
+    expect((await h.call('POST', `/v1/characters/${c.id}/images`, { token: poor.token, form })).status).toBe(201);
+
+    const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await p.goto(`${ui.url}/sign-in`);
+      await p.evaluate((token) => localStorage.setItem('likeness.session', JSON.stringify({ kind: 'user', token })), poor.token);
+      await p.goto(`${ui.url}/characters/${c.id}/setup`);
+      await p.getByRole('button', { name: 'Next' }).click();
+      await p.getByTestId('not-enough-credits').waitFor();
+      const toggle = p.getByTestId('training-toggle');
+      expect(await toggle.isDisabled()).toBe(true);
+      expect(await toggle.isChecked()).toBe(false);
+      expect(await p.getByTestId('not-enough-credits').getByRole('link', { name: 'Get more credits' }).getAttribute('href')).toBe('/credits');
+      await expect(p.getByTestId('finish').textContent()).resolves.toBe('Finish without training');
+      await p.screenshot({ path: path.join(SCREENS, '14-wizard-low-balance.png'), fullPage: true });
+    } finally {
+      await p.close();
+    }
   });
 
   it('lets the admin act as the user', async () => {

@@ -10,6 +10,7 @@ import { quoteTraining } from '../../services/training-runs.service.js';
 import type { BaseModel } from '../../domain/base-models.js';
 import { loraSummary } from '../../services/lora-models.service.js';
 import { userIdOf } from '../auth.js';
+import { suggestRetrainIfDue } from '../../services/retrain-suggestion.service.js';
 import { baseModelSchema, idParams } from '../schemas.js';
 import type { RouteDeps } from '../server.js';
 
@@ -117,7 +118,12 @@ export const charactersRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
   app.patch(
     '/v1/images/:id',
     { config: { auth: 'user' }, schema: { tags: ['images'], params: idParams, body: z.object({ liked: z.boolean() }) } },
-    async (req) => imageView(await setLiked(ctx.db, userIdOf(req.principal), req.params.id, req.body.liked)),
+    async (req) => {
+      const image = await setLiked(ctx.db, userIdOf(req.principal), req.params.id, req.body.liked);
+      // A like may cross the "new liked images since the last training" threshold.
+      if (image.liked) await suggestRetrainIfDue(ctx, image.characterId);
+      return imageView(image);
+    },
   );
 
   app.get('/v1/images/:id/file', { config: { auth: 'user' }, schema: { tags: ['images'], params: idParams } }, async (req, reply) => {

@@ -58,6 +58,7 @@ async function run(env: Env, roles: { api: boolean; worker: boolean }) {
   const app = await startLikeness(cfg, { ...roles, httpLog: env.LIKENESS_HTTP_LOG === 'true' });
   if (app.backend.emulated) console.log(EMULATOR_BANNER);
   console.log(`Training backend: ${app.backend.describe}`);
+  console.log(`Generation backend: ${app.ctx.generation?.describe ?? 'none'}${app.ctx.generation?.emulated ? ' (emulated: images are marked and kept out of the consistency metrics)' : ''}`);
   console.log(`Database: ${app.database.kind === 'pglite' ? `embedded PGlite in ${cfg.dataDir}` : 'PostgreSQL'}`);
   if (app.url) console.log(`Likeness API listening on ${app.url} (OpenAPI at ${app.url}/openapi.json)`);
   if (roles.worker) console.log('Worker running.');
@@ -106,7 +107,7 @@ export function registerServerCommands(program: Command, env: Env): void {
         faults: faultsFromEnv(o.faults ?? env.LIKENESS_EMULATOR_FAULTS),
         log: (m) => console.log(m),
       });
-      console.log(`GPU emulator on ${emu.url}\n  RunPod API: ${emu.runpodApiUrl}/v2\n  Pod proxy: ${emu.podProxyUrlTemplate}\n  AI Toolkit UI: ${emu.aitkUrl}`);
+      console.log(`GPU emulator on ${emu.url}\n  RunPod API: ${emu.runpodApiUrl}/v2\n  Pod proxy: ${emu.podProxyUrlTemplate}\n  AI Toolkit UI: ${emu.aitkUrl}\n  ComfyUI: ${emu.comfyUrl} (WebSocket ${emu.comfyUrl.replace('http', 'ws')}/ws)\n  RunPod serverless worker-comfyui: ${emu.comfyServerlessUrl}/${emu.comfyEndpointId}`);
       onShutdown(() => emu.close());
     });
 }

@@ -30,6 +30,8 @@ export type RequestOptions<K extends OperationKey> = ParamsPart<Operation<K>> &
   BodyPart<Operation<K>> & {
     /** multipart/form-data (image uploads; the document has no body schema for them). */
     form?: FormData;
+    /** Extra headers (idempotency-key: the document does not declare it). */
+    headers?: Record<string, string>;
     signal?: AbortSignal;
   };
 
@@ -70,8 +72,8 @@ export function buildPath(template: string, params?: Record<string, string>, que
 
 export async function api<K extends OperationKey>(key: K, ...[opts]: {} extends RequestOptions<K> ? [RequestOptions<K>?] : [RequestOptions<K>]): Promise<Responses[K]> {
   const [method, template] = key.split(' ') as [string, string];
-  const o = (opts ?? {}) as { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown; form?: FormData; signal?: AbortSignal };
-  const headers = authHeaders();
+  const o = (opts ?? {}) as { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown; form?: FormData; headers?: Record<string, string>; signal?: AbortSignal };
+  const headers = { ...o.headers, ...authHeaders() };
   let body: BodyInit | undefined;
   if (o.form) body = o.form;
   else if (o.body !== undefined) {

@@ -44,11 +44,13 @@ export function usePatchLora(characterId: string) {
   });
 }
 
+/** Started trainings announce themselves through the "LoRA Training Started" notification. */
 export function useStartTraining(characterId: string) {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (imageIds: string[]) => api('post /v1/characters/{id}/lora/train', { params: { id: characterId }, body: { imageIds } }),
-    onSuccess: () => toasts.show({ color: 'violet', title: 'Training started', message: 'Follow its progress here; you will also get a notification when it is done.' }),
+    // One key per click: a request repeated by the network (or a double submit) starts one run.
+    mutationFn: (v: { imageIds: string[]; idempotencyKey: string }) =>
+      api('post /v1/characters/{id}/lora/train', { params: { id: characterId }, body: { imageIds: v.imageIds }, headers: { 'idempotency-key': v.idempotencyKey } }),
     onError: toastError('Could not start the training'),
     onSettled: () => invalidateCharacter(qc, characterId),
   });

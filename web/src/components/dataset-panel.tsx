@@ -15,6 +15,11 @@ import { ImageCard } from './image-card';
 import { PriceBreakdown } from './price-breakdown';
 import { EmptyState, QueryState } from './query-state';
 
+/** crypto.randomUUID exists only in secure contexts; Likeness may be served over plain http on a LAN. */
+function randomKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /**
  * The picker's starting selection: liked images (most recently liked first), then the other
  * accepted images in upload order until the minimum is reached, as the server itself picks when
@@ -31,12 +36,14 @@ export function defaultSelection(images: CharacterImage[], min: number, max: num
   return new Set(chosen);
 }
 
-/** Liked since the active LoRA was trained and not in its training set: a reason to retrain. */
+/**
+ * Usable images liked since the active LoRA was trained (DESIGN: counted from when they were
+ * liked): a reason to retrain. The API does not count them yet, so the screen does.
+ */
 function newLikedCount(images: CharacterImage[], lora: LoraSummary): number {
   const trainedAt = lora.activeVersion?.createdAt;
   if (!trainedAt) return 0;
-  const used = new Set(lora.lastRun?.imageIds ?? []);
-  return images.filter((i) => i.liked && i.likedAt && i.likedAt > trainedAt && !used.has(i.id) && checkStatus(i.check.status).usable).length;
+  return images.filter((i) => i.liked && i.likedAt && i.likedAt > trainedAt && checkStatus(i.check.status).usable).length;
 }
 
 export function DatasetPanel({ characterId, lora }: { characterId: string; lora: LoraSummary }) {
@@ -110,7 +117,7 @@ function Picker({ characterId, lora, images }: { characterId: string; lora: Lora
             leftSection={<IconRefresh size={16} />}
             disabled={running || !countOk || !affordable}
             loading={train.isPending}
-            onClick={() => train.mutate(chosen)}
+            onClick={() => train.mutate({ imageIds: chosen, idempotencyKey: randomKey() })}
             data-testid="retrain-button"
           >
             {quote.data?.free ? 'Retrain for free' : `Retrain (${credits(quote.data?.charge ?? 0)})`}

@@ -89,7 +89,7 @@ export function NotificationsBell() {
   return (
     <Popover opened={open} onChange={setOpen} width={380} position="bottom-end" shadow="md">
       <Popover.Target>
-        <Tooltip label={stream === 'live' ? 'Notifications (live)' : 'Notifications'}>
+        <Tooltip label={stream === 'live' ? 'Notifications (live)' : 'Notifications'} disabled={open}>
           <Indicator label={unread} size={18} disabled={unread === 0} color="red" offset={4} data-testid="bell-count" data-count={unread}>
             <ActionIcon variant="subtle" size="lg" aria-label="Notifications" onClick={() => setOpen((o) => !o)} data-testid="bell" data-stream={stream}>
               <IconBell />

@@ -181,8 +181,9 @@ function TrainingStep({ character, onBack }: { character: CharacterDetail; onBac
     },
     onSuccess: async (res) => {
       await invalidateCharacter(qc, character.id);
-      if (res.training.started) toasts.show({ color: 'violet', title: 'LoRA training started', message: `${character.name}'s LoRA is being trained.` });
-      else if (res.training.reason !== 'auto_train_off') toasts.show({ color: 'orange', title: 'Training did not start', message: notStartedReason(res.training.reason) });
+      // A started training announces itself (the "LoRA Training Started" notification); only a
+      // training that did not start needs saying here.
+      if (!res.training.started && res.training.reason !== 'auto_train_off') toasts.show({ color: 'orange', title: 'Training did not start', message: notStartedReason(res.training.reason) });
       navigate(`/characters/${character.id}/lora`);
     },
   });
