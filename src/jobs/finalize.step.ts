@@ -14,7 +14,7 @@ import { createNotification } from '../notifications/notifications.repo.js';
 import type { ServiceContext } from '../services/context.js';
 import type { TrainingArtifact, TrainingHandle, TrainingRecipe } from '../training/training-backend.js';
 import { randomUUID } from 'node:crypto';
-import { failRun, releaseProvider } from './step-context.js';
+import { failRun, recordUsage, releaseProvider } from './step-context.js';
 import { verifyStoredLora } from './lora-check.js';
 
 const MAX_SAMPLES_KEPT = 8;
@@ -64,8 +64,6 @@ export async function finalizeStep(ctx: ServiceContext, run: TrainingRunRow): Pr
     sampleKeys.push(key);
   }
 
-  const usage = await releaseProvider(ctx, run);
-
   await inTransaction(ctx.db, async (tx, afterCommit) => {
     const [character] = await tx.select().from(characters).where(eq(characters.id, run.characterId)).limit(1);
     const [{ next } = { next: 1 }] = await tx
@@ -101,8 +99,6 @@ export async function finalizeStep(ctx: ServiceContext, run: TrainingRunRow): Pr
         sampleKeys,
         finishedAt: new Date(),
         creditsCharged: run.priceTotal,
-        gpuSeconds: usage.gpuSeconds ?? null,
-        costUsd: usage.costUsd ?? null,
         etaSeconds: 0,
         emulated: madeByEmulator,
       },
@@ -124,4 +120,7 @@ export async function finalizeStep(ctx: ServiceContext, run: TrainingRunRow): Pr
       data: { runId: run.id, characterId: run.characterId, loraModelId: loraId },
     });
   });
+  // The machine is freed only once the LoRA and the charge are committed: a crash before this
+  // line leaves a pod that the reaper frees, never a retried step that sees a terminated pod.
+  await recordUsage(ctx, run.id, await releaseProvider(ctx, run));
 }

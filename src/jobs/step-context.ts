@@ -4,7 +4,7 @@ import { getRun, transitionRun, type TrainingRunRow, type TrainingRunPatch } fro
 import { inTransaction } from '../db/transaction.js';
 import { closeReservation } from '../credits/ledger.repo.js';
 import { createNotification } from '../notifications/notifications.repo.js';
-import { characters } from '../db/schema.js';
+import { characters, trainingRuns } from '../db/schema.js';
 import { eq } from 'drizzle-orm';
 import type { ServiceContext } from '../services/context.js';
 import { STEP_EXPIRY_SECONDS, TRAINING_STEP } from './queues.js';
@@ -56,33 +56,35 @@ export async function releaseProvider(ctx: ServiceContext, run: TrainingRunRow):
   }
 }
 
+/** Records what the provider billed for a run once its machine is released (bookkeeping only). */
+export async function recordUsage(ctx: ServiceContext, runId: string, usage: { gpuSeconds?: number; costUsd?: number }): Promise<void> {
+  if (usage.gpuSeconds === undefined && usage.costUsd === undefined) return;
+  await ctx.db
+    .update(trainingRuns)
+    .set({ gpuSeconds: usage.gpuSeconds ?? null, costUsd: usage.costUsd ?? null })
+    .where(eq(trainingRuns.id, runId));
+}
+
 /**
- * Ends a run as failed: provider resources freed first (so nothing keeps billing), then in one
- * transaction the state change, the release of the reserved credits and the notification.
+ * Ends a run as failed: in one transaction the state change, the release of the reserved
+ * credits and the notification; then the provider's machine is freed. Freeing comes after the
+ * commit so a crash in between can never make a retried step see a terminated pod and start a
+ * new attempt of a run that already failed; a machine left by such a crash is freed by the reaper.
  */
 export async function failRun(
   ctx: ServiceContext,
   run: TrainingRunRow,
   error: { code: string; message: string; fault: 'provider' | 'platform' | 'user' },
 ): Promise<TrainingRunRow | null> {
-  const usage = await releaseProvider(ctx, run);
-  return inTransaction(ctx.db, async (tx, afterCommit) => {
-    const failed = await transitionRun(
+  const failed = await inTransaction(ctx.db, async (tx, afterCommit) => {
+    const done = await transitionRun(
       tx,
       run.id,
       'failed',
-      {
-        errorCode: error.code,
-        errorMessage: error.message,
-        errorFault: error.fault,
-        finishedAt: new Date(),
-        creditsRefunded: run.priceTotal,
-        gpuSeconds: usage.gpuSeconds ?? run.gpuSeconds,
-        costUsd: usage.costUsd ?? run.costUsd,
-      },
+      { errorCode: error.code, errorMessage: error.message, errorFault: error.fault, finishedAt: new Date(), creditsRefunded: run.priceTotal },
       { detail: error.message },
     );
-    if (!failed) return null;
+    if (!done) return null;
     if (run.reservationId) await closeReservation(tx, run.ownerId, 'release', run.reservationId, run.id);
     await createNotification(tx, afterCommit, ctx.hub, {
       userId: run.ownerId,
@@ -91,11 +93,13 @@ export async function failRun(
       context: { characterId: run.characterId, characterName: await characterName(tx, run.characterId), reason: error.message },
       data: { runId: run.id, characterId: run.characterId, freeRetry: error.fault !== 'user' },
     });
-    return failed;
+    return done;
   });
+  await recordUsage(ctx, run.id, await releaseProvider(ctx, run));
+  return failed;
 }
 
-/** Cancels a run the user asked to stop: provider job stopped, machine freed, credits released. */
+/** Cancels a run the user asked to stop: provider job stopped, credits released, machine freed. */
 export async function cancelFlaggedRun(ctx: ServiceContext, run: TrainingRunRow): Promise<TrainingRunRow | null> {
   if (run.providerHandle) {
     try {
@@ -104,18 +108,13 @@ export async function cancelFlaggedRun(ctx: ServiceContext, run: TrainingRunRow)
       ctx.log(`[run ${run.id}] provider cancel failed (releasing anyway): ${(err as Error).message}`);
     }
   }
-  const usage = await releaseProvider(ctx, run);
-  return inTransaction(ctx.db, async (tx) => {
-    const done = await transitionRun(
-      tx,
-      run.id,
-      'cancelled',
-      { finishedAt: new Date(), creditsRefunded: run.priceTotal, gpuSeconds: usage.gpuSeconds ?? null, costUsd: usage.costUsd ?? null },
-      { detail: 'cancelled by the user' },
-    );
-    if (done && run.reservationId) await closeReservation(tx, run.ownerId, 'release', run.reservationId, run.id);
-    return done;
+  const done = await inTransaction(ctx.db, async (tx) => {
+    const cancelled = await transitionRun(tx, run.id, 'cancelled', { finishedAt: new Date(), creditsRefunded: run.priceTotal }, { detail: 'cancelled by the user' });
+    if (cancelled && run.reservationId) await closeReservation(tx, run.ownerId, 'release', run.reservationId, run.id);
+    return cancelled;
   });
+  await recordUsage(ctx, run.id, await releaseProvider(ctx, run));
+  return done;
 }
 
 export { getRun, characterName };
