@@ -48,7 +48,14 @@ afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-describe.skipIf(!HAVE_FACES)('crash during training', () => {
+const BACKENDS: Array<[string, (emuUrl: string) => Record<string, string>]> = [
+  // The RunPod pod adapter against the emulator's RunPod API and pod proxy.
+  ['RunPod pods + AI Toolkit', (emuUrl) => ({ LIKENESS_EMULATOR_URL: emuUrl })],
+  // An AI Toolkit UI that is already running (issue #12): re-attach to the job by its stored name.
+  ['AI Toolkit UI', (emuUrl) => ({ LIKENESS_TRAINING_BACKEND: 'aitoolkit', LIKENESS_AITOOLKIT_URL: `${emuUrl}/aitk`, LIKENESS_AITOOLKIT_TOKEN: 'emulator-aitk' })],
+];
+
+describe.skipIf(!HAVE_FACES).each(BACKENDS)('crash during training (%s)', (backendName, backendEnv) => {
   it('resumes after kill -9 and charges once', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'likeness-crash-'));
     const emuPort = await freePort();
@@ -61,7 +68,7 @@ describe.skipIf(!HAVE_FACES)('crash during training', () => {
       LIKENESS_DATA_DIR: dataDir,
       LIKENESS_ADMIN_TOKEN: ADMIN_TOKEN,
       LIKENESS_MIN_IMAGE_SIDE: '100',
-      LIKENESS_EMULATOR_URL: `http://127.0.0.1:${emuPort}`,
+      ...backendEnv(`http://127.0.0.1:${emuPort}`),
       LIKENESS_POLL_SECONDS: '0.5',
       LIKENESS_TRAIN_STEPS: '40',
       LIKENESS_TRAIN_RANK: '2',
@@ -113,8 +120,13 @@ describe.skipIf(!HAVE_FACES)('crash during training', () => {
     const events = await json('GET', `/v1/training-runs/${runId}/events`, user.token);
     expect(events.items.filter((e: { to: string }) => e.to === 'ready')).toHaveLength(1);
     const state = await (await fetch(`http://127.0.0.1:${emuPort}/_emulator/state`)).json();
-    expect(state.pods).toHaveLength(1);
-    expect(state.pods[0].status).toBe('TERMINATED');
+    if (backendName.startsWith('RunPod')) {
+      expect(state.pods).toHaveLength(1);
+      expect(state.pods[0].status).toBe('TERMINATED');
+    } else {
+      // One job was ever created on the UI, and it was cleaned up once the LoRA was stored.
+      expect(state.jobs.filter((j: { status: string }) => j.status === 'running')).toHaveLength(0);
+    }
 
     likeness.kill('SIGTERM');
     await new Promise((r) => likeness.once('exit', r));
