@@ -18,9 +18,8 @@ import {
   type LedgerEntry,
 } from '../domain/ledger.js';
 
-async function lockAndLoad(tx: Executor, userId: string): Promise<LedgerEntry[]> {
-  await tx.execute(sql`select id from ${users} where ${users.id} = ${userId} for update`);
-  const rows = await tx
+async function entriesOf(db: Executor, userId: string): Promise<LedgerEntry[]> {
+  const rows = await db
     .select({
       kind: ledgerEntries.kind,
       amount: ledgerEntries.amount,
@@ -30,6 +29,11 @@ async function lockAndLoad(tx: Executor, userId: string): Promise<LedgerEntry[]>
     .from(ledgerEntries)
     .where(eq(ledgerEntries.userId, userId));
   return rows as LedgerEntry[];
+}
+
+async function lockAndLoad(tx: Executor, userId: string): Promise<LedgerEntry[]> {
+  await tx.execute(sql`select id from ${users} where ${users.id} = ${userId} for update`);
+  return entriesOf(tx, userId);
 }
 
 async function apply(
@@ -50,16 +54,7 @@ async function apply(
 }
 
 export async function getBalance(db: Executor, userId: string): Promise<Balance> {
-  const rows = await db
-    .select({
-      kind: ledgerEntries.kind,
-      amount: ledgerEntries.amount,
-      reservationId: ledgerEntries.reservationId,
-      idempotencyKey: ledgerEntries.idempotencyKey,
-    })
-    .from(ledgerEntries)
-    .where(eq(ledgerEntries.userId, userId));
-  return balance(rows as LedgerEntry[]);
+  return balance(await entriesOf(db, userId));
 }
 
 export async function grantCredits(tx: Executor, userId: string, amount: number, key: string, reason: string) {
