@@ -30,5 +30,5 @@ export const STEP_EXPIRY_SECONDS: Record<string, number> = {
   preparing: 600,
   submitting: 300,
   training: 60,
-  finalizing: 1800,
+  finalizing: 600,
 };

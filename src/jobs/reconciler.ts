@@ -4,7 +4,7 @@
  * operator purging the queue, or a job that exhausted its retries, can) gets one again. Sends are
  * deduplicated by the queue's per-run key, so running this often is harmless.
  */
-import { and, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { trainingRuns, workerHeartbeats } from '../db/schema.js';
 import { HEARTBEAT_STALE_SECONDS } from './worker-heartbeat.js';
 import { ACTIVE_STATES, type RunState } from '../domain/run-states.js';
@@ -19,7 +19,7 @@ import { providerJobName } from './submit.step.js';
  */
 export async function takeOverFromDeadWorkers(ctx: ServiceContext): Promise<number> {
   const orphaned = await ctx.db
-    .select({ id: trainingRuns.id })
+    .select({ id: trainingRuns.id, workerId: trainingRuns.workerId })
     .from(trainingRuns)
     .where(
       and(
@@ -30,9 +30,14 @@ export async function takeOverFromDeadWorkers(ctx: ServiceContext): Promise<numb
       ),
     );
   let taken = 0;
-  for (const run of orphaned) taken += await ctx.queue.failActive(TRAINING_STEP, run.id, 'its worker stopped beating');
-  if (orphaned.length) {
-    await ctx.db.update(trainingRuns).set({ workerId: null }).where(inArray(trainingRuns.id, orphaned.map((r) => r.id)));
+  for (const run of orphaned) {
+    // Forget the dead worker first, and only if it is still the one recorded: the retried job may
+    // already run on a live worker that has recorded itself.
+    await ctx.db
+      .update(trainingRuns)
+      .set({ workerId: null })
+      .where(and(eq(trainingRuns.id, run.id), eq(trainingRuns.workerId, run.workerId!)));
+    taken += await ctx.queue.failActive(TRAINING_STEP, run.id, 'its worker stopped beating');
   }
   return taken;
 }
