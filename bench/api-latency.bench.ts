@@ -14,7 +14,7 @@ function cannon(url: string, headers: Record<string, string>, seconds: number, r
 }
 
 export async function runApiLatencyBench(opts: { quick: boolean }): Promise<BenchRow[]> {
-  const seconds = opts.quick ? 3 : 8;
+  const seconds = opts.quick ? 2 : 8;
   const b = await startBenchApp({ LIKENESS_EMULATOR_TRAIN_SECONDS: '3600', LIKENESS_POLL_SECONDS: '5' });
   const trivial = Fastify();
   trivial.get('/ping', async () => ({ ok: true }));

@@ -18,7 +18,7 @@ const SUITES: Array<[string, () => Promise<BenchRow[]>]> = [
   ['orchestration', () => runOrchestrationBench({ quick })],
   ['api', () => runApiLatencyBench({ quick })],
   ['tracking', () => runTrackingBench({ quick })],
-  ['identity', async () => (await runIdentityBench()) as BenchRow[]],
+  ['identity', async () => (await runIdentityBench({ quick })).map((r) => (r.target ? { ...r, meets: r.value >= 30 } : r)) as BenchRow[]],
   ['workflow', async () => (await runWorkflowBench()) as BenchRow[]],
 ];
 

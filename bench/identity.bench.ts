@@ -17,6 +17,7 @@ export interface BenchRow {
   name: string;
   value: number;
   unit: string;
+  target?: string;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,20 +41,22 @@ async function facesPerSecond(engine: IdentityEngine, images: Buffer[], rounds: 
   return Math.round((faces / ((performance.now() - start) / 1000)) * 10) / 10;
 }
 
-export async function runIdentityBench(): Promise<BenchRow[]> {
+export async function runIdentityBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
   if (!existsSync(FACES)) {
     console.warn(`identity bench skipped: ${FACES} is absent`);
     return [];
   }
   const rows: BenchRow[] = [];
   const images = await crops();
-  for (const flipAverage of [true, false]) {
+  // Quick mode measures the default configuration only, over one pass.
+  for (const flipAverage of opts.quick ? [true] : [true, false]) {
     const engine = await createIdentityEngine({ flipAverage });
     try {
       rows.push({
         name: `faces detect+align+embed, faces-bbt 150 px crops, ${engine.workers} workers${flipAverage ? ' (default: mirror-averaged)' : ', single embedding'}`,
-        value: await facesPerSecond(engine, images, 2),
+        value: await facesPerSecond(engine, images, opts.quick ? 1 : 2),
         unit: 'faces/s',
+        ...(flipAverage ? { target: '>= 30 faces/s on 2 cores' } : {}),
       });
       if (flipAverage) {
         const singles = readdirSync(path.join(FACES, 'single')).map((f) => path.join(FACES, 'single', f));

@@ -70,8 +70,8 @@ async function trackN(n: number, windowSeconds: number): Promise<BenchRow[]> {
 }
 
 export async function runTrackingBench(opts: { quick: boolean }): Promise<BenchRow[]> {
-  const sizes = opts.quick ? [100] : [100, 1000];
+  const sizes = opts.quick ? [30] : [100, 1000];
   const rows: BenchRow[] = [];
-  for (const n of sizes) rows.push(...(await trackN(n, opts.quick ? 10 : 20)));
+  for (const n of sizes) rows.push(...(await trackN(n, opts.quick ? 5 : 20)));
   return rows;
 }

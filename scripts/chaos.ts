@@ -158,6 +158,9 @@ async function main() {
     const chargedReady = (await q(`select coalesce(sum(price_total),0)::bigint as s from training_runs where status = 'ready'`))[0].s;
     const wrongCharge = (await q(`select id from training_runs where (status = 'ready' and credits_charged <> price_total) or (status <> 'ready' and credits_charged <> 0)`)).length;
     const readyWithoutLora = (await q(`select id from training_runs r where status = 'ready' and not exists (select 1 from lora_models m where m.run_id = r.id)`)).length;
+    const failuresByCode = Object.fromEntries(
+      (await q(`select error_code, count(*)::int as n from training_runs where status = 'failed' group by 1 order by 2 desc`)).map((r) => [r.error_code, r.n]),
+    );
     const me = await call('GET', '/v1/me', user.token);
     const balanced = me.credits.available === GRANT - Number(captured) && me.credits.reserved === 0;
     // Every stored LoRA file is there and verifies (the CLI reads its header).
@@ -185,6 +188,7 @@ async function main() {
       ready: states.ready ?? 0,
       failed: states.failed ?? 0,
       stuck: RUNS - (states.ready ?? 0) - (states.failed ?? 0) - (states.cancelled ?? 0),
+      failuresByCode: JSON.stringify(failuresByCode),
       workerKills: kills,
       loraFilesMissingOrInvalid: missingOrInvalid,
       readyWithoutLora,

@@ -29,6 +29,8 @@ export async function takeOverFromDeadWorkers(ctx: ServiceContext): Promise<numb
               and w.last_seen > now() - make_interval(secs => ${HEARTBEAT_STALE_SECONDS}))`,
       ),
     );
+  // Beats of workers that were killed are never deleted by them; keep the table small.
+  await ctx.db.delete(workerHeartbeats).where(sql`${workerHeartbeats.lastSeen} < now() - interval '1 hour'`);
   let taken = 0;
   for (const run of orphaned) {
     // Forget the dead worker first, and only if it is still the one recorded: the retried job may
