@@ -36,6 +36,10 @@ export async function startBenchApp(env: Record<string, string>): Promise<BenchA
     LIKENESS_ADMIN_TOKEN: BENCH_ADMIN,
     LIKENESS_MIN_IMAGE_SIDE: '64',
     LIKENESS_IDENTITY: 'off',
+    // One user starts every run: the per-user limits would refuse most of them.
+    LIKENESS_MAX_TRAININGS_PER_DAY: '0',
+    LIKENESS_MAX_CONCURRENT_TRAININGS: '0',
+    LIKENESS_MAX_GENERATIONS_PER_MINUTE: '0',
     LIKENESS_TRAIN_RANK: '1',
     ...env,
   });
