@@ -87,6 +87,10 @@ async function main() {
     LIKENESS_ADMIN_TOKEN: ADMIN,
     LIKENESS_EMULATOR_URL: emuUrl,
     LIKENESS_IDENTITY: 'off',
+    // One user starts every run: the per-user limits would refuse most of them.
+    LIKENESS_MAX_TRAININGS_PER_DAY: '0',
+    LIKENESS_MAX_CONCURRENT_TRAININGS: '0',
+    LIKENESS_MAX_GENERATIONS_PER_MINUTE: '0',
     LIKENESS_MIN_IMAGE_SIDE: '64',
     LIKENESS_POLL_SECONDS: '0.5',
     LIKENESS_TRAIN_STEPS: '20',

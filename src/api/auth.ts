@@ -34,7 +34,7 @@ async function userForToken(db: Db, token: string): Promise<{ id: string } | nul
   return user;
 }
 
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   // Compare digests so the comparison takes the same time whatever the lengths.
   const da = createHash('sha256').update(a).digest();
   const db = createHash('sha256').update(b).digest();

@@ -12,6 +12,9 @@ export function errorBody(code: string, message: string, details?: unknown) {
 
 export function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof AppError) {
+    // Limits say when to come back (RFC 9110 Retry-After) besides the sentence.
+    const retryAfter = err.details?.retryAfterSeconds;
+    if (err.status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return reply.status(err.status).send(errorBody(err.code, err.message, err.details));
   }
   if (hasZodFastifySchemaValidationErrors(err)) {

@@ -20,6 +20,7 @@ import { webUiPlugin } from './web-ui.plugin.js';
 import { generationsRoutes } from './routes/generations.routes.js';
 import { workflowsRoutes } from './routes/workflows.routes.js';
 import { consistencyRoutes } from './routes/consistency.routes.js';
+import { metricsRoutes } from './routes/metrics.routes.js';
 
 export interface RouteDeps {
   ctx: ServiceContext;
@@ -90,5 +91,6 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(generationsRoutes, { ctx });
   await app.register(workflowsRoutes, { ctx });
   await app.register(consistencyRoutes, { ctx });
+  await app.register(metricsRoutes, { ctx, adminToken: opts.adminToken });
   return app;
 }

@@ -11,6 +11,7 @@ import { GENERATION_RUN, QUEUES, TRAINING_STEP, type GenerationRunData, type Tra
 import { runGeneration } from '../jobs/generation-pipeline.js';
 import { runTrainingStep } from '../jobs/training-pipeline.js';
 import { reconcileRuns } from '../jobs/reconciler.js';
+import { applyRetention, planRetention } from '../services/retention.service.js';
 import { WorkerHeartbeat } from '../jobs/worker-heartbeat.js';
 import { NotificationHub } from '../notifications/notification-hub.js';
 import { createObjectStore, describeObjectStore } from '../storage/object-store.factory.js';
@@ -45,6 +46,7 @@ export interface RunningLikeness {
 }
 
 const RECONCILE_EVERY_MS = 10_000;
+const RETENTION_EVERY_MS = 24 * 3600_000;
 
 export async function startLikeness(config: Config, opts: StartOptions): Promise<RunningLikeness> {
   const log = opts.log ?? ((m: string) => console.log(m));
@@ -108,6 +110,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
   }
 
   let reconcileTimer: NodeJS.Timeout | null = null;
+  let retentionTimer: NodeJS.Timeout | null = null;
   let heartbeat: WorkerHeartbeat | null = null;
   if (opts.worker) {
     if (database.kind === 'pglite') {
@@ -125,6 +128,14 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
       reconcileRuns(ctx).catch((err) => log(`[reconciler] ${(err as Error).message}`));
     }, RECONCILE_EVERY_MS);
     reconcileTimer.unref();
+    // Storage retention once a day per worker; repeated passes are harmless (what is gone is not listed again).
+    retentionTimer = setInterval(() => {
+      planRetention(ctx, config.retention)
+        .then((plan) => applyRetention(ctx, plan))
+        .then((done) => log(`[retention] removed ${done.loras.length} LoRA version(s) and ${done.datasets.length} dataset(s), ${done.totalBytes} bytes`))
+        .catch((err) => log(`[retention] ${(err as Error).message}`));
+    }, RETENTION_EVERY_MS);
+    retentionTimer.unref();
   }
 
   let closed = false;
@@ -140,6 +151,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
       if (closed) return;
       closed = true;
       if (reconcileTimer) clearInterval(reconcileTimer);
+      if (retentionTimer) clearInterval(retentionTimer);
       // Stop taking requests, let in-flight jobs finish (pg-boss waits), then close storage.
       await app?.close();
       await queue.stop({ graceful: true, timeoutSeconds: 20 });

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { registerServerCommands } from './commands/server.command.js';
 import { registerTrainingCommands } from './commands/training.command.js';
 import { registerOptionalCommands } from './commands/optional-commands.js';
+import { registerMetricsCommands, registerRetentionCommand } from './commands/metrics.command.js';
 
 const program = new Command('likeness')
   .description('Likeness: a LoRA per character, trained, applied and verified automatically.')
@@ -13,6 +14,8 @@ const program = new Command('likeness')
 
 registerServerCommands(program, process.env);
 registerTrainingCommands(program, process.env);
+registerMetricsCommands(program, process.env);
+registerRetentionCommand(program, process.env);
 await registerOptionalCommands(program);
 
 try {

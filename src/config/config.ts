@@ -7,6 +7,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BASE_MODELS } from '../domain/base-models.js';
 import { DEFAULT_PRICES, type PriceTable } from '../domain/pricing.js';
+import type { UsageLimits } from '../domain/usage-limits.js';
+import type { RetentionSettings } from '../domain/retention-policy.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const num = (def: number, min = 0) => z.coerce.number().min(min).default(def);
@@ -104,6 +106,15 @@ const envSchema = z.object({
   LIKENESS_GATE_RETRIES: int(2),
   /** New liked images since the last training that suggest a retrain (once per crossing). */
   LIKENESS_RETRAIN_LIKES_THRESHOLD: int(5, 1),
+  /** A second bearer token that may read GET /metrics (a scraper need not hold the admin token). */
+  LIKENESS_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Per-user limits (0 = off): trainings started per 24 h, trainings at once, generations per minute. */
+  LIKENESS_MAX_TRAININGS_PER_DAY: int(10),
+  LIKENESS_MAX_CONCURRENT_TRAININGS: int(3),
+  LIKENESS_MAX_GENERATIONS_PER_MINUTE: int(60),
+  /** Storage retention: LoRA versions kept per character and base model; days a finished run's dataset is kept. */
+  LIKENESS_RETENTION_LORA_VERSIONS: int(3, 1),
+  LIKENESS_RETENTION_DATASET_DAYS: int(30),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -135,6 +146,9 @@ export interface Config {
     | { backend: 'local'; toolkitDir: string; python: string };
   storage: StorageConfig;
   generation: GenerationConfig;
+  metrics: { token: string | undefined };
+  limits: UsageLimits;
+  retention: RetentionSettings;
 }
 
 export interface GenerationConfig {
@@ -228,6 +242,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     training,
     storage: storageConfig(e),
     generation: generationConfig(e),
+    metrics: { token: e.LIKENESS_METRICS_TOKEN },
+    limits: {
+      trainingsPerDay: e.LIKENESS_MAX_TRAININGS_PER_DAY,
+      concurrentTrainings: e.LIKENESS_MAX_CONCURRENT_TRAININGS,
+      generationsPerMinute: e.LIKENESS_MAX_GENERATIONS_PER_MINUTE,
+    },
+    retention: { loraVersions: e.LIKENESS_RETENTION_LORA_VERSIONS, datasetDays: e.LIKENESS_RETENTION_DATASET_DAYS },
   };
 }
 

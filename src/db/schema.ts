@@ -88,6 +88,9 @@ export const images = pgTable(
     recognizerId: text('recognizer_id'),
     /** Made by the GPU emulator: kept out of the consistency metrics. */
     emulated: boolean('emulated').notNull().default(false),
+    /** The owner's answer to "does this look like the character?" (null: not answered). */
+    looksLikeCharacter: boolean('looks_like_character'),
+    looksLikeAnsweredAt: ts('looks_like_answered_at'),
   },
   (t) => [
     index('images_character_idx').on(t.characterId),

@@ -17,6 +17,9 @@ export type AppErrorCode =
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'rate_limited'
+  | 'daily_training_limit'
+  | 'concurrent_training_limit'
+  | 'generation_rate_limited'
   | 'workflow_unsupported'
   | 'unavailable'
   | 'internal';
@@ -36,6 +39,9 @@ const STATUS: Record<AppErrorCode, number> = {
   unsupported_media_type: 415,
   payload_too_large: 413,
   rate_limited: 429,
+  daily_training_limit: 429,
+  concurrent_training_limit: 429,
+  generation_rate_limited: 429,
   unavailable: 503,
   internal: 500,
 };

@@ -4,15 +4,16 @@
  * jobs/generation-pipeline.ts.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import { attemptsOf, deliveredImages, getGeneration, type GenerationRow } from '../db/generations.repo.js';
-import { generations, images, loraModels, trainingRuns } from '../db/schema.js';
+import { generations, images, loraModels, trainingRuns, users } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { isBaseModel, type BaseModel } from '../domain/base-models.js';
 import { AppError, notFound } from '../domain/errors.js';
 import { planGeneration, type GenerationPlan, type PlannerLora, type PlannerReference } from '../domain/generation-planner.js';
 import { ACTIVE_STATES } from '../domain/run-states.js';
+import { checkGenerationRate } from '../domain/usage-limits.js';
 import { FACE_SWAP_SUPPORT, loraFileNames, type ComfyWorkflow } from '../generation/workflow/index.js';
 import { GENERATION_RUN } from '../jobs/queues.js';
 import { getCharacter, type CharacterRow } from './characters.service.js';
@@ -98,6 +99,14 @@ export async function createGeneration(ctx: ServiceContext, userId: string, inpu
   const runtime = ctx.generation;
   if (!runtime) throw new AppError('unavailable', 'No generation backend is configured in this process.');
   return inTransaction(ctx.db, async (tx) => {
+    // Rate limit first, under the user's row lock, so a refusal writes nothing.
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
+    const [recent] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(generations)
+      .where(and(eq(generations.ownerId, userId), gte(generations.createdAt, new Date(Date.now() - 60_000))));
+    const limited = checkGenerationRate(Number(recent?.n ?? 0), ctx.config.limits);
+    if (limited) throw limited;
     const planned = await planForRequest(tx, userId, input);
     const { plan } = planned;
     const id = randomUUID();
@@ -193,6 +202,7 @@ export async function generationView(ctx: ServiceContext, row: GenerationRow) {
         attempts: img.attempts,
         seed: img.seed,
         liked: img.liked,
+        looksLikeCharacter: img.looksLikeCharacter,
         emulated: img.emulated,
         identity: {
           scored: img.recognizerId !== null,

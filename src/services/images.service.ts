@@ -7,7 +7,7 @@ import { and, asc, desc, eq, inArray, or } from 'drizzle-orm';
 import { buffer as readAll } from 'node:stream/consumers';
 import type { Executor } from '../db/database.js';
 import { images } from '../db/schema.js';
-import { notFound } from '../domain/errors.js';
+import { AppError, notFound } from '../domain/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { decodeImage, type ImageChecker } from './image-checker.js';
 
@@ -80,10 +80,36 @@ export async function listImages(db: Executor, ownerId: string, characterId: str
     .orderBy(asc(images.createdAt));
 }
 
-export async function setLiked(db: Executor, ownerId: string, imageId: string, liked: boolean): Promise<ImageRow> {
+/**
+ * The owner's feedback on an image: a like, and/or the answer to "does this look like the
+ * character?" (true / false, or null to take the answer back). One answer per image, changeable;
+ * a field left out is left as it is. Only generated images can be answered: a character-sheet
+ * image is the identity itself, and its answer would inflate the satisfaction metric.
+ */
+export async function setFeedback(
+  db: Executor,
+  ownerId: string,
+  imageId: string,
+  feedback: { liked?: boolean; looksLikeCharacter?: boolean | null },
+): Promise<ImageRow> {
+  const current = await getImage(db, ownerId, imageId);
+  if (feedback.looksLikeCharacter !== undefined && current.source !== 'generated') {
+    throw new AppError('validation_failed', 'looksLikeCharacter is an answer about a generated image; this image is part of the character sheet.');
+  }
+  const set: Partial<typeof images.$inferInsert> = {};
+  if (feedback.liked !== undefined) {
+    // A like (again) restarts its count for the retrain suggestion, as liking always did.
+    set.liked = feedback.liked;
+    set.likedAt = feedback.liked ? new Date() : null;
+  }
+  if (feedback.looksLikeCharacter !== undefined) {
+    set.looksLikeCharacter = feedback.looksLikeCharacter;
+    set.looksLikeAnsweredAt = feedback.looksLikeCharacter === null ? null : new Date();
+  }
+  if (Object.keys(set).length === 0) return current;
   const rows = await db
     .update(images)
-    .set({ liked, likedAt: liked ? new Date() : null })
+    .set(set)
     .where(and(eq(images.id, imageId), eq(images.ownerId, ownerId)))
     .returning();
   if (!rows[0]) throw notFound('Image');

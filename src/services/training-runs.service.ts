@@ -4,13 +4,14 @@
  * not at all.
  */
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, isNotNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
-import { trainingRuns } from '../db/schema.js';
+import { trainingRuns, users } from '../db/schema.js';
 import { getRun, transitionRun, patchRun, type TrainingRunRow } from '../db/training-runs.repo.js';
 import { inTransaction, isUniqueViolation } from '../db/transaction.js';
 import type { BaseModel } from '../domain/base-models.js';
 import { AppError, notFound } from '../domain/errors.js';
+import { checkTrainingLimits, type TrainingUsage } from '../domain/usage-limits.js';
 import { quote, estimateMinutes, type Quote } from '../domain/pricing.js';
 import { ACTIVE_STATES, type RunState } from '../domain/run-states.js';
 import { OVERHEAD_SECONDS, SECONDS_PER_STEP, etaSeconds } from '../domain/training-estimate.js';
@@ -61,6 +62,21 @@ export async function quoteTraining(
   return { ...q, estimatedMinutes, retryOfRunId: free?.id ?? null };
 }
 
+/** Locks the user's row for this transaction and counts their recent and active runs. */
+async function trainingUsage(tx: Executor, userId: string): Promise<TrainingUsage> {
+  await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
+  const since = new Date(Date.now() - 24 * 3600_000);
+  const [row] = await tx
+    .select({
+      // A run that failed through the platform's or provider's fault does not use up the user's day.
+      started: sql<number>`count(*) filter (where ${trainingRuns.createdAt} >= ${since} and not (${trainingRuns.status} = 'failed' and coalesce(${trainingRuns.errorFault}, '') in ('provider', 'platform')))::int`,
+      active: sql<number>`count(*) filter (where ${inArray(trainingRuns.status, [...ACTIVE_STATES])})::int`,
+    })
+    .from(trainingRuns)
+    .where(eq(trainingRuns.ownerId, userId));
+  return { startedLast24h: Number(row?.started ?? 0), active: Number(row?.active ?? 0) };
+}
+
 export async function startTraining(
   ctx: ServiceContext,
   input: { userId: string; characterId: string; baseModel?: BaseModel; imageIds?: string[]; trigger: RunTrigger },
@@ -70,6 +86,10 @@ export async function startTraining(
     return await inTransaction(ctx.db, async (tx, afterCommit) => {
       const character = await getCharacter(tx, input.userId, input.characterId);
       const baseModel = input.baseModel ?? (character.baseModel as BaseModel);
+      // Refused before anything is written (no run, no reservation, no job); the user's row lock
+      // makes two concurrent starts count each other.
+      const limited = checkTrainingLimits(await trainingUsage(tx, input.userId), config.limits);
+      if (limited) throw limited;
       const active = await tx
         .select({ id: trainingRuns.id })
         .from(trainingRuns)

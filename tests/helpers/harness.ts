@@ -26,6 +26,10 @@ export const TEST_ENV = {
   LIKENESS_POLL_SECONDS: '0.3',
   LIKENESS_TRAIN_STEPS: '40',
   LIKENESS_TRAIN_RANK: '2',
+  // Per-user limits off: tests start many runs per user; tests of the limits set them.
+  LIKENESS_MAX_TRAININGS_PER_DAY: '0',
+  LIKENESS_MAX_CONCURRENT_TRAININGS: '0',
+  LIKENESS_MAX_GENERATIONS_PER_MINUTE: '0',
 };
 
 export interface Harness {

@@ -2,7 +2,8 @@
  * The web UI end to end: a real Likeness (API + worker + GPU emulator, PGlite) serving the built
  * UI, driven by Debian's Chromium through playwright-core. Walks the wizard with the training
  * toggle on, follows the run to ready in the settings screen, sees the bell count change live over
- * SSE, toggles the LoRA off and on, changes its strength, downloads it; each screen is saved under
+ * SSE, toggles the LoRA off and on, changes its strength, downloads it, generates in the studio with
+ * the LoRA, opens the admin metrics; each screen is saved under
  * test-output/screens/ for a human to look at.
  *
  * The steps share one browser page and build on each other, in order.
@@ -167,9 +168,53 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FACES)('web UI in a real browser', () =>
     await page.goto(`${ui.url}/characters`);
     await page.getByTestId('bell').click();
     await page.getByTestId('notification').first().click();
-    // The studio does not exist yet: the completion notice opens the character's settings.
-    await page.waitForURL(`**/characters/${characterId}/lora`);
+    // "LoRA Training Complete" opens the studio for the character.
+    await page.waitForURL(`**/studio?characterId=${characterId}`);
     await page.locator('[data-testid=bell-count][data-count="1"]').waitFor();
+  });
+
+  it('generates in the studio with the LoRA: the plan first, then the LoRA badge and identity scores', async () => {
+    await page.getByTestId('studio-screen').waitFor();
+    await page.getByTestId('plan-preview').waitFor();
+    await page.locator('textarea[name=prompt]').fill('portrait in a sunlit café, 35 mm');
+    // The plan before generating: the LoRA that just became ready, and why.
+    await page.locator('[data-testid=plan-method][data-method=lora]').waitFor();
+    await expect(page.getByTestId('plan-reason').textContent()).resolves.toContain('The active LoRA (v1)');
+    await page.locator('input[name=count]').fill('2');
+    await page.getByTestId('generate').click();
+    await page.waitForURL(/[?&]generation=[0-9a-f-]+/);
+    const generationId = new URL(page.url()).searchParams.get('generation')!;
+
+    await page.locator('[data-testid=generation][data-status=completed]').waitFor({ timeout: 30_000 });
+    await expect(page.getByTestId('generation-method').getAttribute('data-method')).resolves.toBe('lora');
+    await expect(page.getByTestId('generation-method').textContent()).resolves.toBe('LoRA');
+    const generated = (await h.call('GET', `/v1/generations/${generationId}`, { token: user.token })).body;
+    expect(generated.method).toBe('lora');
+    expect(generated.images).toHaveLength(2);
+    expect(await page.getByTestId('generated-image').count()).toBe(2);
+    for (const [i, img] of (generated.images as { identity: { similarity: number | null } }[]).entries()) {
+      expect(img.identity.similarity, 'the emulator output is scored').not.toBeNull();
+      await expect(page.getByTestId('identity-score').nth(i).textContent()).resolves.toMatch(/^Identity score -?\d\.\d\d$/);
+    }
+    await expect(page.getByTestId('match-badge').first().getAttribute('data-verdict')).resolves.toMatch(/^(match|no_match)$/);
+    // The images load from their signed URLs.
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=generated-image] img')).filter((i) => (i as HTMLImageElement).naturalWidth > 1).length === 2);
+
+    // "Does it look like the character?": the answer behind the satisfaction metric.
+    await page.getByTestId('looks-like-yes').first().click();
+    await page.locator('[data-testid=looks-like][data-answer=true]').waitFor();
+    const answered = (await h.call('GET', `/v1/generations/${generationId}`, { token: user.token })).body;
+    expect(answered.images.filter((i: { looksLikeCharacter: boolean | null }) => i.looksLikeCharacter === true)).toHaveLength(1);
+    // From the top: a full-page shot of a scrolled page draws the fixed header in the middle.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('16-studio-lora');
+
+    // Like a generated image, then take it back (the retrain step below counts liked images).
+    const like = page.getByTestId('like-generated').first();
+    await like.click();
+    await page.locator('[data-testid=like-generated][data-liked=true]').waitFor();
+    await like.click();
+    await page.locator('[data-testid=like-generated][data-liked=true]').waitFor({ state: 'detached' });
   });
 
   it('shows the credits: the training was charged, nothing is left reserved', async () => {
@@ -203,7 +248,8 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FACES)('web UI in a real browser', () =>
 
     await page.getByTestId('delete-version').click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
-    await expect(page.getByTestId('active-version').textContent()).resolves.toBe('No active LoRA');
+    // Wait on the state: the summary refetches after the delete settles.
+    await page.getByTestId('active-version').filter({ hasText: /^No active LoRA$/ }).waitFor();
     await page.getByTestId('versions').waitFor({ state: 'detached' });
     expect((await lora()).activeVersion).toBeNull();
   });
@@ -245,6 +291,48 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FACES)('web UI in a real browser', () =>
       await admin.goto(`${ui.url}/admin`);
       await admin.getByTestId('admin-screen').waitFor();
       await admin.screenshot({ path: path.join(SCREENS, '13-admin.png'), fullPage: true });
+
+      // Metrics: the studio's generation ran on the emulator, so it is excluded and every chart
+      // says so (n = 0) instead of drawing 0 %.
+      await admin.getByRole('link', { name: 'Metrics' }).click();
+      await admin.getByTestId('metrics-screen').waitFor();
+      await admin.getByTestId('chart-by-method').getByTestId('no-data').waitFor();
+      await expect(admin.getByTestId('chart-by-method').getByTestId('no-data').textContent()).resolves.toContain('No data yet (n = 0)');
+      await admin.getByTestId('chart-by-base-model').getByTestId('no-data').waitFor();
+      await expect(admin.getByTestId('stat-lora').getAttribute('data-n')).resolves.toBe('0');
+      await expect(admin.getByTestId('excluded-emulated').textContent()).resolves.toMatch(/^[1-9]\d* emulated attempts? excluded$/);
+      // Success metrics: emulated runs, generations and images are left out (n = 0); adoption
+      // counts characters (Amy's sheet with training on), so its bar is drawn.
+      await expect(admin.getByTestId('metric-completion').getAttribute('data-n')).resolves.toBe('0');
+      await expect(admin.getByTestId('metric-satisfaction').getAttribute('data-n')).resolves.toBe('0');
+      await admin.getByTestId('chart-training-time').getByTestId('no-data').waitFor();
+      await expect(admin.getByTestId('metric-adoption').getAttribute('data-n')).resolves.toBe('1');
+      await admin.getByTestId('chart-rates').locator('.recharts-bar-rectangle').first().waitFor();
+      await admin.screenshot({ path: path.join(SCREENS, '17-admin-metrics.png'), fullPage: true });
+
+      // The charts with real data, and the error state: the consistency report answered by a fixture.
+      const summary = (n: number, matched: number) => ({ n, matched, matchRate: n ? matched / n : null, matchRateInterval: n ? { low: 0.5, high: 0.99 } : null, meanSimilarity: n ? 0.93 : null, p5Similarity: null, noFaceRate: n ? 0 : null, multiFaceRate: null, copyPasteFlagged: 0 });
+      const empty = summary(0, 0);
+      const fixture = {
+        recognizerId: 'faceapi-resnet128@1.7.15',
+        tau: 0.91,
+        excluded: { emulated: 2, otherRecognizer: 0 },
+        overall: summary(60, 52),
+        byMethod: { lora: summary(40, 38), faceswap: summary(20, 14), plain: empty },
+        byBaseModel: { 'zimage-turbo': summary(30, 28), 'flux-dev': summary(30, 24), wan21: empty, wan22: empty, 'qwen-image': empty },
+        byLoraVersion: [{ loraModelId: 'l1', version: 1, baseModel: 'zimage-turbo', ...summary(30, 28) }, { loraModelId: 'l2', version: 1, baseModel: 'flux-dev', ...summary(10, 10) }],
+        delivered: summary(40, 39),
+      };
+      await admin.route('**/v1/metrics/consistency*', (r) => r.fulfill({ json: fixture }));
+      await admin.reload();
+      await admin.getByTestId('chart-by-method').locator('.recharts-bar-rectangle').first().waitFor();
+      await admin.getByTestId('chart-by-base-model').locator('.recharts-bar-rectangle').first().waitFor();
+      await expect(admin.getByTestId('stat-lora').textContent()).resolves.toContain('95.0 %');
+      await admin.screenshot({ path: path.join(SCREENS, '18-admin-metrics-fixture.png'), fullPage: true });
+      await admin.unroute('**/v1/metrics/consistency*');
+      await admin.route('**/v1/metrics/consistency*', (r) => r.fulfill({ status: 403, json: { error: { code: 'forbidden', message: 'Not for you.' } } }));
+      await admin.reload();
+      await admin.getByTestId('error-state').filter({ hasText: 'Not for you.' }).waitFor();
     } finally {
       await admin.close();
     }

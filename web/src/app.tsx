@@ -20,6 +20,8 @@ import { WizardScreen } from './screens/wizard.screen';
 import { LoraSettingsScreen } from './screens/lora-settings.screen';
 import { CreditsScreen } from './screens/credits.screen';
 import { AdminScreen } from './screens/admin.screen';
+import { MetricsScreen } from './screens/metrics.screen';
+import { StudioScreen } from './screens/studio.screen';
 import { EmptyState } from './components/query-state';
 
 const theme = createTheme({ primaryColor: 'violet', defaultRadius: 'md' });
@@ -77,6 +79,8 @@ function AppRoutes() {
         <Route path="/" element={<Navigate to={user ? '/characters' : '/admin'} replace />} />
         <Route path="/sign-in" element={<Navigate to="/" replace />} />
         <Route path="/admin" element={<AdminScreen />} />
+        <Route path="/admin/metrics" element={<MetricsScreen />} />
+        <Route path="/studio" element={<NeedsUser>{<StudioScreen />}</NeedsUser>} />
         <Route path="/characters" element={<NeedsUser>{<CharactersScreen />}</NeedsUser>} />
         <Route path="/characters/new" element={<NeedsUser>{<WizardScreen />}</NeedsUser>} />
         <Route path="/characters/:id/setup" element={<NeedsUser>{<WizardScreen />}</NeedsUser>} />
@@ -132,13 +136,23 @@ function Shell({ children }: { children: ReactNode }) {
               </Anchor>
             )}
             {user && (
+              <Anchor component={NavLink} to="/studio" c="dark">
+                Studio
+              </Anchor>
+            )}
+            {user && (
               <Anchor component={NavLink} to="/credits" c="dark">
                 Credits
               </Anchor>
             )}
             {session?.kind === 'admin' && (
-              <Anchor component={NavLink} to="/admin" c="dark">
+              <Anchor component={NavLink} to="/admin" end c="dark">
                 Admin
+              </Anchor>
+            )}
+            {session?.kind === 'admin' && (
+              <Anchor component={NavLink} to="/admin/metrics" c="dark">
+                Metrics
               </Anchor>
             )}
           </Group>

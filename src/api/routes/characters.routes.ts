@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../domain/errors.js';
 import { createCharacter, getCharacter, listCharacters, updateCharacter, type CharacterRow } from '../../services/characters.service.js';
-import { getImage, listImages, setLiked, uploadImages, type ImageRow, type UploadedFile } from '../../services/images.service.js';
+import { getImage, listImages, setFeedback, uploadImages, type ImageRow, type UploadedFile } from '../../services/images.service.js';
 import { startTraining, runView } from '../../services/training-runs.service.js';
 import { getBalance } from '../../credits/ledger.repo.js';
 import { quoteTraining } from '../../services/training-runs.service.js';
@@ -38,6 +38,7 @@ export function imageView(i: ImageRow) {
     bytes: i.bytes,
     liked: i.liked,
     likedAt: i.likedAt?.toISOString() ?? null,
+    looksLikeCharacter: i.looksLikeCharacter,
     check: { status: i.checkStatus, reasons: i.checkReasons, faceBox: i.faceBox },
     url: `/v1/images/${i.id}/file`,
     createdAt: i.createdAt.toISOString(),
@@ -115,13 +116,26 @@ export const charactersRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
     return { items: (await listImages(ctx.db, userId, req.params.id)).map(imageView) };
   });
 
+  /**
+   * The owner's feedback on an image: `liked`, and for generated images `looksLikeCharacter`
+   * (true / false; null takes the answer back), the thumbs up/down behind the satisfaction metric.
+   */
   app.patch(
     '/v1/images/:id',
-    { config: { auth: 'user' }, schema: { tags: ['images'], params: idParams, body: z.object({ liked: z.boolean() }) } },
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['images'],
+        params: idParams,
+        body: z
+          .object({ liked: z.boolean().optional(), looksLikeCharacter: z.boolean().nullable().optional() })
+          .refine((b) => b.liked !== undefined || b.looksLikeCharacter !== undefined, 'give liked and/or looksLikeCharacter'),
+      },
+    },
     async (req) => {
-      const image = await setLiked(ctx.db, userIdOf(req.principal), req.params.id, req.body.liked);
+      const image = await setFeedback(ctx.db, userIdOf(req.principal), req.params.id, req.body);
       // A like may cross the "new liked images since the last training" threshold.
-      if (image.liked) await suggestRetrainIfDue(ctx, image.characterId);
+      if (req.body.liked === true && image.liked) await suggestRetrainIfDue(ctx, image.characterId);
       return imageView(image);
     },
   );
@@ -159,7 +173,10 @@ export const charactersRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
         const run = await startTraining(ctx, { userId, characterId: character.id, trigger: 'sheet_complete' });
         return { character: characterView(character), run: runView(run), training: { started: true } };
       } catch (err) {
-        if (err instanceof AppError && (err.code === 'run_already_active' || err.code === 'insufficient_credits')) {
+        if (
+          err instanceof AppError &&
+          (err.code === 'run_already_active' || err.code === 'insufficient_credits' || err.code === 'daily_training_limit' || err.code === 'concurrent_training_limit')
+        ) {
           return { character: characterView(character), run: null, training: { started: false, reason: err.code } };
         }
         throw err;

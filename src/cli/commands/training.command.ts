@@ -18,13 +18,13 @@ interface RunStatus {
 
 const TERMINAL = new Set(['ready', 'failed', 'cancelled']);
 
-interface ClientOptions {
+export interface ClientOptions {
   url: string;
   token?: string;
   user?: string;
 }
 
-async function call<T>(o: ClientOptions, method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(o: ClientOptions, method: string, path: string, body?: unknown): Promise<T> {
   if (!o.token) throw new Error('Give a token with --token or LIKENESS_TOKEN (a user token, or the admin token with --user).');
   const res = await fetch(`${o.url.replace(/\/+$/, '')}${path}`, {
     method,
@@ -90,7 +90,7 @@ function report(run: RunStatus): number {
   return 1;
 }
 
-function clientOptions(cmd: Command, env: Env): ClientOptions {
+export function clientOptions(cmd: Command, env: Env): ClientOptions {
   const o = cmd.optsWithGlobals() as { url?: string; token?: string; user?: string };
   return { url: o.url ?? env.LIKENESS_URL ?? `http://127.0.0.1:${env.PORT ?? 8080}`, token: o.token ?? env.LIKENESS_TOKEN, user: o.user };
 }

@@ -6,6 +6,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { notifications as toasts } from '@mantine/notifications';
 import { api } from './client';
 import { invalidateCharacter, keys } from './queries';
+import type { BaseModel } from './types';
 import { errorMessage } from '../components/query-state';
 
 function toastError(title: string) {
@@ -72,5 +73,34 @@ export function useDeleteLora(characterId: string) {
     onSuccess: () => toasts.show({ title: 'LoRA deleted', message: 'Its file and record are gone.' }),
     onError: toastError('Could not delete the LoRA'),
     onSettled: () => invalidateCharacter(qc, characterId),
+  });
+}
+
+/** Queues a generation; the studio then follows it with useGeneration. */
+export function useCreateGeneration() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { characterId: string; prompt: string; baseModel: BaseModel; count: number; seed?: number; idempotencyKey: string }) =>
+      api('post /v1/generations', {
+        body: { characterId: v.characterId, prompt: v.prompt, baseModel: v.baseModel, count: v.count, ...(v.seed !== undefined ? { seed: v.seed } : {}) },
+        headers: { 'idempotency-key': v.idempotencyKey },
+      }),
+    onSuccess: (g) => qc.setQueryData(keys.generation(g.id), g),
+  });
+}
+
+/**
+ * Feedback on a generated image: a like (liked images suggest a retrain, see the LoRA settings
+ * banner) and/or "does it look like the character?" (true, false, null to take it back), the
+ * answer behind the satisfaction metric.
+ */
+export function useGeneratedFeedback(generationId: string, characterId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { imageId: string; liked?: boolean; looksLikeCharacter?: boolean | null }) =>
+      api('patch /v1/images/{id}', { params: { id: v.imageId }, body: { liked: v.liked, looksLikeCharacter: v.looksLikeCharacter } }),
+    onError: toastError('Could not save the feedback'),
+    onSettled: () =>
+      Promise.all([qc.invalidateQueries({ queryKey: keys.generation(generationId) }), qc.invalidateQueries({ queryKey: keys.character(characterId) })]),
   });
 }

@@ -8,7 +8,7 @@
  */
 import { useQuery, type QueryClient } from '@tanstack/react-query';
 import { api, resolveSignedUrl } from './client';
-import { isRunActive } from '../status';
+import { generationStatus, isRunActive } from '../status';
 import type { BaseModel, Health } from './types';
 
 export const LIVE_POLL_MS = 1500;
@@ -26,6 +26,10 @@ export const keys = {
   run: (id: string) => ['runs', id] as const,
   notifications: ['notifications'] as const,
   signed: (path: string) => ['signed', path] as const,
+  generation: (id: string) => ['generations', id] as const,
+  plan: (characterId: string, baseModel: BaseModel | null, prompt: string) => ['characters', characterId, 'plan', baseModel, prompt] as const,
+  consistency: ['metrics', 'consistency'] as const,
+  summary: ['metrics', 'summary'] as const,
 };
 
 export function useMe(enabled = true) {
@@ -96,6 +100,40 @@ export function useNotifications(enabled: boolean, pollMs: number | false) {
 /** The signed URL an authenticated redirect leads to (image files); they live 5 minutes. */
 export function useSignedUrl(path: string) {
   return useQuery({ queryKey: keys.signed(path), queryFn: () => resolveSignedUrl(path), staleTime: 4 * 60_000, gcTime: 4 * 60_000 });
+}
+
+/** One generation; polled while it is queued or running (never overlapping: TanStack waits for the last answer). */
+export function useGeneration(id: string | null) {
+  return useQuery({
+    queryKey: keys.generation(id ?? 'none'),
+    queryFn: () => api('get /v1/generations/{id}', { params: { id: id! } }),
+    enabled: id !== null,
+    refetchInterval: (q) => (q.state.data && generationStatus(q.state.data.status).active ? LIVE_POLL_MS : false),
+  });
+}
+
+/**
+ * The plan a generation would get now (method and why), without running it. The method depends on
+ * the character's LoRA state and the base model, not on the prompt; the API still wants one, so the
+ * preview waits for it (and a finished training, via invalidateCharacter, refreshes it).
+ */
+export function usePlan(characterId: string | null, baseModel: BaseModel | null, prompt: string) {
+  return useQuery({
+    queryKey: keys.plan(characterId ?? 'none', baseModel, prompt),
+    queryFn: () => api('post /v1/generations/plan', { body: { characterId: characterId!, prompt, ...(baseModel ? { baseModel } : {}) } }),
+    enabled: characterId !== null && prompt.trim().length > 0,
+    placeholderData: (prev) => prev,
+  });
+}
+
+/** Consistency across characters (admin); emulated output is left out by the API. */
+export function useConsistencyMetrics(enabled: boolean) {
+  return useQuery({ queryKey: keys.consistency, queryFn: () => api('get /v1/metrics/consistency'), staleTime: 30_000, enabled });
+}
+
+/** The platform's success metrics (admin), all time; emulated data is left out by the API. */
+export function useSuccessMetrics(enabled: boolean) {
+  return useQuery({ queryKey: keys.summary, queryFn: () => api('get /v1/metrics/summary'), staleTime: 30_000, enabled });
 }
 
 /**

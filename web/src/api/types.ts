@@ -6,7 +6,7 @@
  * go away once the routes declare their responses and `npm run gen:openapi` types them.
  */
 import type { paths } from './schema';
-import type { CheckStatus, RunStatus } from '../status';
+import type { CheckStatus, GenerationMethod, GenerationStatus, RunStatus } from '../status';
 
 /** The base models, from the generated request types (the one enum the document does carry). */
 export type BaseModel = NonNullable<NonNullable<paths['/v1/characters']['post']['requestBody']>['content']['application/json']['baseModel']>;
@@ -145,6 +145,138 @@ export interface Health {
   emulated?: boolean;
 }
 
+/** Why a generation uses its method (src/domain/generation-planner.ts GenerationPlan). */
+export interface GenerationPlan {
+  method: GenerationMethod;
+  code: string;
+  reason: string;
+  lora: { loraModelId: string; version: number; strength: number; triggerWord: string } | null;
+  faceSwap: { method: string; referenceImageId: string } | null;
+  fallback: { method: 'faceswap' | 'plain'; reason: string } | null;
+}
+
+export interface PlanPreview {
+  baseModel: BaseModel;
+  seed: number;
+  method: GenerationMethod;
+  plan: GenerationPlan;
+}
+
+export interface GeneratedImage {
+  id: string;
+  slot: number;
+  /** A signed URL (1 hour), refreshed with every read of the generation. */
+  url: string;
+  width: number;
+  height: number;
+  mime: string;
+  method: GenerationMethod | null;
+  attempts: number;
+  seed: number | null;
+  liked: boolean;
+  /** The owner's answer to "does it look like the character?" (null: not answered). */
+  looksLikeCharacter: boolean | null;
+  emulated: boolean;
+  identity: {
+    scored: boolean;
+    similarity: number | null;
+    match: boolean | null;
+    faceCount: number | null;
+    copyPaste: boolean | null;
+    flagged: boolean | null;
+    recognizerId: string | null;
+  };
+}
+
+/** generationView in src/services/generations.service.ts (the workflow left out: the UI never reads it). */
+export interface Generation {
+  id: string;
+  characterId: string;
+  status: GenerationStatus;
+  baseModel: BaseModel;
+  prompt: string;
+  count: number;
+  seed: number;
+  width: number;
+  height: number;
+  method: GenerationMethod;
+  planReason: string;
+  plan: GenerationPlan;
+  loraModelId: string | null;
+  triggerWord: string | null;
+  loraStrength: number | null;
+  platformWorkflow: boolean;
+  fallbacks: { slot: number; from: string; to: string; reason: string }[];
+  attempts: number;
+  gpuSeconds: number;
+  costUsd: number | null;
+  backend: string;
+  emulated: boolean;
+  error: { code: string; message: string | null } | null;
+  images: GeneratedImage[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** summarize() in src/services/consistency.service.ts: rates are null when n = 0. */
+export interface ConsistencySummary {
+  n: number;
+  matched: number;
+  matchRate: number | null;
+  matchRateInterval: { low: number; high: number } | null;
+  meanSimilarity: number | null;
+  p5Similarity: number | null;
+  noFaceRate: number | null;
+  multiFaceRate: number | null;
+  copyPasteFlagged: number;
+}
+
+/** consistencyReport in src/services/consistency.service.ts (emulated output excluded). */
+export interface ConsistencyReport {
+  recognizerId: string | null;
+  tau: number | null;
+  excluded: { emulated: number; otherRecognizer: number };
+  overall: ConsistencySummary;
+  byMethod: Record<GenerationMethod, ConsistencySummary>;
+  byBaseModel: Record<BaseModel, ConsistencySummary>;
+  byLoraVersion: (ConsistencySummary & { loraModelId: string; version: number | null; baseModel: BaseModel })[];
+  delivered: ConsistencySummary;
+  byCharacter?: (ConsistencySummary & { characterId: string })[];
+}
+
+export type MetricKey = 'adoption' | 'completion' | 'faceConsistency' | 'satisfaction' | 'trainingTime' | 'generationSuccess';
+
+/** One success metric (src/domain/success-metrics.ts Metric): value null and n = 0 when there is no data. */
+export interface SuccessMetric {
+  key: MetricKey;
+  label: string;
+  unit: 'ratio' | 'seconds';
+  value: number | null;
+  target: { direction: 'above' | 'below'; value: number };
+  n: number;
+  interval: { low: number; high: number } | null;
+  meetsTarget: boolean | null;
+}
+
+export interface RateWithInterval {
+  value: number | null;
+  n: number;
+  interval: { low: number; high: number } | null;
+}
+
+/** successMetrics in src/services/success-metrics.service.ts (emulated runs, generations and images excluded). */
+export interface SuccessMetricsSummary {
+  window: { from: string | null; to: string | null };
+  recognizerId: string | null;
+  metrics: SuccessMetric[];
+  trainingTime: { p50: number | null; p95: number | null; n: number };
+  satisfaction: {
+    byMethod: Record<string, RateWithInterval>;
+    scoreAgreement: { rocAuc: number | null; n: number; yesRateAboveTau: RateWithInterval; yesRateBelowTau: RateWithInterval };
+  };
+}
+
 /** The response of each operation the UI calls, keyed "method path" as in the OpenAPI document. */
 export interface Responses {
   'get /v1/me': Me;
@@ -157,6 +289,11 @@ export interface Responses {
   'get /v1/characters/{id}/images': { items: CharacterImage[] };
   'post /v1/characters/{id}/images': { items: CharacterImage[] };
   'patch /v1/images/{id}': CharacterImage;
+  'post /v1/generations': Generation;
+  'get /v1/generations/{id}': Generation;
+  'post /v1/generations/plan': PlanPreview;
+  'get /v1/metrics/consistency': ConsistencyReport;
+  'get /v1/metrics/summary': SuccessMetricsSummary;
   'post /v1/characters/{id}/character-sheet/complete': SheetCompleteResult;
   'get /v1/characters/{id}/lora': LoraSummary;
   'patch /v1/characters/{id}/lora': LoraSummary;

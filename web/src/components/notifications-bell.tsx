@@ -21,10 +21,11 @@ import { ErrorState, LoadingState } from './query-state';
 
 const POLL_MS = 10_000;
 
-/** The screen a notification opens. The studio does not exist yet: its links open the character's settings. */
+/** The screen a notification opens: its link when the UI has that screen, else the character's settings. */
 export function screenFor(n: Pick<AppNotification, 'link' | 'data'>): string {
   const characterId = typeof n.data?.characterId === 'string' ? n.data.characterId : null;
   if (n.link && /^\/characters\/[^/]+\/lora$/.test(n.link)) return n.link;
+  if (n.link && /^\/studio(?:\?characterId=[\w-]+)?$/.test(n.link)) return n.link;
   if (characterId) return `/characters/${characterId}/lora`;
   return '/characters';
 }

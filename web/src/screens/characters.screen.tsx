@@ -78,9 +78,14 @@ function CharacterCard({ character: c }: { character: Character }) {
         </Group>
         <Group mt="xs">
           {setupDone ? (
-            <Button component={Link} to={`/characters/${c.id}/lora`} variant="light" size="xs">
-              LoRA settings
-            </Button>
+            <>
+              <Button component={Link} to={`/characters/${c.id}/lora`} variant="light" size="xs">
+                LoRA settings
+              </Button>
+              <Button component={Link} to={`/studio?characterId=${c.id}`} variant="light" color="grape" size="xs">
+                Studio
+              </Button>
+            </>
           ) : (
             <Button component={Link} to={`/characters/${c.id}/setup`} variant="light" color="orange" size="xs">
               Finish setup
