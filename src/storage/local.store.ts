@@ -3,14 +3,15 @@
  * a crash never leaves a half-written object under its real key. Presigned URLs point at the
  * API's /v1/storage route, signed by UrlSigner.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ObjectStore, StoredObject } from './object-store.js';
 import { assertSafeKey } from './object-key.js';
+import { hashingMeter } from './hashing-meter.js';
 import type { UrlSigner } from './url-signer.js';
 
 export class LocalObjectStore implements ObjectStore {
@@ -32,23 +33,15 @@ export class LocalObjectStore implements ObjectStore {
     const target = this.file(key);
     await mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${randomUUID()}.part`;
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
+    const meter = hashingMeter();
     try {
-      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, meter, createWriteStream(tmp));
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, meter.stream, createWriteStream(tmp));
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
-    return { key, size, sha256: hash.digest('hex') };
+    return { key, ...meter.result() };
   }
 
   async get(key: string): Promise<Readable> {

@@ -19,7 +19,7 @@
  * bucket and key.
  */
 import { createHash } from 'node:crypto';
-import { pipeline, Readable, Transform } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { hashingMeter } from './hashing-meter.js';
 import type { ObjectStore, StoredObject } from './object-store.js';
 import { assertSafeKey, isSafeKey } from './object-key.js';
 
@@ -125,15 +126,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private async putStream(key: string, Key: string, body: Readable, contentType?: string): Promise<StoredObject> {
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
+    const { stream: meter, result } = hashingMeter();
     // pipeline destroys `meter` with the source's error, which fails the upload (and lib-storage
     // then aborts the multipart upload, so no orphaned parts keep costing storage).
     pipeline(body, meter, () => undefined);
@@ -158,7 +151,7 @@ export class S3ObjectStore implements ObjectStore {
       meter.destroy();
       throw err;
     }
-    return { key, size, sha256: hash.digest('hex') };
+    return { key, ...result() };
   }
 
   async get(key: string): Promise<Readable> {

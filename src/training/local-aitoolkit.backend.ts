@@ -53,7 +53,7 @@ import { readAitkLog } from './aitoolkit/aitoolkit-log.parser.js';
 import type { AitkFile } from './aitoolkit/aitoolkit-ui.client.js';
 import { judgeEndedRun } from './local/local-run.verdict.js';
 import { currentBootId, identify, isAlive, signalIfAlive, waitForExit, type ProcessIdentity } from './local/trainer-process.js';
-import { kindForStatus, providerFetch, redactUrl } from './provider-http.js';
+import { datasetFetchError, providerFetch } from './provider-http.js';
 import type {
   DatasetFile,
   ReleaseReport,
@@ -380,14 +380,7 @@ export class LocalAitoolkitBackend implements TrainingBackend {
       });
       if (!res.ok || !res.body) {
         await res.body?.cancel().catch(() => undefined);
-        const refused = [401, 403, 404, 410].includes(res.status);
-        throw new ProviderError(
-          refused ? 'preempted' : kindForStatus(res.status),
-          `Reading dataset file ${file.name} from ${redactUrl(file.url)} failed with HTTP ${res.status}` +
-            (refused ? ' (signed URL expired or refused; a new attempt needs fresh URLs).' : '.'),
-          provider,
-          res.status,
-        );
+        throw datasetFetchError(res.status, file.name, file.url, provider);
       }
       const tmp = `${target}.${randomUUID()}.part`;
       try {

@@ -171,3 +171,19 @@ export class ProviderHttp {
     }
   }
 }
+
+/**
+ * The error for a dataset file the trainer side could not read from its signed URL. A refusal
+ * (401/403/404/410) means the URL expired or was revoked: retrying the same URL cannot help, so it
+ * is classified as preempted and the next attempt is prepared with fresh URLs.
+ */
+export function datasetFetchError(status: number, fileName: string, url: string, provider: string): ProviderError {
+  const refused = [401, 403, 404, 410].includes(status);
+  return new ProviderError(
+    refused ? 'preempted' : kindForStatus(status),
+    `Reading dataset file ${fileName} from ${redactUrl(url)} failed with HTTP ${status}` +
+      (refused ? ' (signed URL expired or refused; a new attempt needs fresh URLs).' : '.'),
+    provider,
+    status,
+  );
+}

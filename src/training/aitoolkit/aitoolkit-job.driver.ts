@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ProviderError } from '../../domain/errors.js';
 import { buildAitkJobConfig } from '../aitoolkit-config.builder.js';
-import { kindForStatus, providerFetch, redactUrl } from '../provider-http.js';
+import { datasetFetchError, providerFetch } from '../provider-http.js';
 import type {
   DatasetFile,
   TrainingArtifact,
@@ -226,14 +226,7 @@ export class AitkJobDriver {
     });
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
-      const refused = [401, 403, 404, 410].includes(res.status);
-      throw new ProviderError(
-        refused ? 'preempted' : kindForStatus(res.status),
-        `Reading dataset file ${file.name} from ${redactUrl(file.url)} failed with HTTP ${res.status}` +
-          (refused ? ' (signed URL expired or refused; a new attempt needs fresh URLs).' : '.'),
-        provider,
-        res.status,
-      );
+      throw datasetFetchError(res.status, file.name, file.url, provider);
     }
     let blob: Blob;
     try {
