@@ -21,6 +21,7 @@ import { generationsRoutes } from './routes/generations.routes.js';
 import { workflowsRoutes } from './routes/workflows.routes.js';
 import { consistencyRoutes } from './routes/consistency.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
+import { adminRoutes } from './routes/admin.routes.js';
 
 export interface RouteDeps {
   ctx: ServiceContext;
@@ -92,5 +93,6 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(workflowsRoutes, { ctx });
   await app.register(consistencyRoutes, { ctx });
   await app.register(metricsRoutes, { ctx, adminToken: opts.adminToken });
+  await app.register(adminRoutes, { ctx });
   return app;
 }

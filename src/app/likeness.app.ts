@@ -7,7 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { JobQueue } from '../queue/job-queue.js';
-import { GENERATION_RUN, QUEUES, TRAINING_STEP, type GenerationRunData, type TrainingStepData } from '../jobs/queues.js';
+import { GENERATION_RUN, QUEUES, TRAINING_STEP, WEBHOOK_DELIVERY, type GenerationRunData, type TrainingStepData } from '../jobs/queues.js';
+import { deliverWebhook, resendOverdueWebhooks } from '../jobs/webhook-delivery.step.js';
+import type { WebhookDeliveryData } from '../webhooks/webhook-outbox.repo.js';
+import type { WebhookTarget } from '../webhooks/webhook.sender.js';
 import { runGeneration } from '../jobs/generation-pipeline.js';
 import { runTrainingStep } from '../jobs/training-pipeline.js';
 import { reconcileRuns } from '../jobs/reconciler.js';
@@ -21,9 +24,10 @@ import { IdentityImageChecker } from '../services/identity-image-checker.js';
 import { createIdentityEngine, type IdentityEngine } from '../identity/index.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
+import { signedRunpodWebhookPath } from '../api/routes/provider-webhooks.routes.js';
 import { createTrainingBackend, type BackendChoice } from './training-backend.factory.js';
 import { createGenerationRuntime } from './generation-backend.factory.js';
-import { persistedSecret, randomSecret } from './secrets.js';
+import { persistedSecret, randomSecret, randomWebhookSecret } from './secrets.js';
 
 export interface StartOptions {
   api: boolean;
@@ -56,6 +60,10 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
     ? { value: config.adminToken, created: false }
     : await persistedSecret(config.dataDir, 'admin-token', () => randomSecret('lk_admin_'));
 
+  const webhooks: WebhookTarget | null = config.webhooks
+    ? { url: config.webhooks.url, secret: config.webhooks.secret ?? (await persistedSecret(config.dataDir, 'webhook-secret', randomWebhookSecret)).value }
+    : null;
+
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const queue = new JobQueue(database.boss);
   await queue.start(QUEUES);
@@ -63,7 +71,12 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
   let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const signer = new UrlSigner(signing);
   const store = createObjectStore(config, { signer, baseUrl: () => baseUrl });
-  const backend = await createTrainingBackend(config, log);
+  // Provider webhooks need a URL the provider can reach: the public URL, or loopback for the in-process emulator.
+  const webhooksReachable = Boolean(config.publicUrl) || (config.training.backend === 'emulator' && !config.training.url);
+  const backend = await createTrainingBackend(config, log, {
+    store,
+    webhookUrl: webhooksReachable ? (runId, seconds) => `${baseUrl}${signedRunpodWebhookPath(signer, runId, seconds)}` : undefined,
+  });
   // Face checks run in worker threads: the API checks uploads, the worker scores generated images.
   const identity: IdentityEngine | null =
     (opts.api || opts.worker) && config.identity.enabled ? await createIdentityEngine({ workers: config.identity.workers }) : null;
@@ -83,6 +96,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
     log,
     generation,
     identity,
+    webhooks,
   };
 
   let app: FastifyInstance | null = null;
@@ -114,7 +128,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
   let heartbeat: WorkerHeartbeat | null = null;
   if (opts.worker) {
     if (database.kind === 'pglite') {
-      const n = await queue.recoverOrphans([TRAINING_STEP, GENERATION_RUN]);
+      const n = await queue.recoverOrphans([TRAINING_STEP, GENERATION_RUN, WEBHOOK_DELIVERY]);
       if (n) log(`Recovered ${n} job(s) left running by the previous process.`);
     }
     heartbeat = new WorkerHeartbeat(database.db);
@@ -122,10 +136,12 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
     const workerId = heartbeat.id;
     await queue.work<TrainingStepData>(TRAINING_STEP, config.worker.concurrency, (job) => runTrainingStep(ctx, job, workerId));
     await queue.work<GenerationRunData>(GENERATION_RUN, config.worker.concurrency, (job) => runGeneration(ctx, job));
+    await queue.work<WebhookDeliveryData>(WEBHOOK_DELIVERY, 2, (job) => deliverWebhook(ctx, job));
     const revived = await reconcileRuns(ctx);
     if (revived) log(`Re-queued ${revived} training run(s) that had no pending step.`);
     reconcileTimer = setInterval(() => {
       reconcileRuns(ctx).catch((err) => log(`[reconciler] ${(err as Error).message}`));
+      resendOverdueWebhooks(ctx).catch((err) => log(`[webhooks] ${(err as Error).message}`));
     }, RECONCILE_EVERY_MS);
     reconcileTimer.unref();
     // Storage retention once a day per worker; repeated passes are harmless (what is gone is not listed again).

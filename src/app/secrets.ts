@@ -1,6 +1,7 @@
 /**
  * Secrets the product needs on first start without asking: the URL-signing secret and, when
- * LIKENESS_ADMIN_TOKEN is unset, an admin token. Both are generated once, kept in the data dir
+ * LIKENESS_ADMIN_TOKEN (or LIKENESS_WEBHOOK_SECRET with webhooks on) is unset, an admin token (a
+ * webhook signing secret). Each is generated once, kept in the data dir
  * (mode 600) and reused, so signed URLs and the platform's token survive restarts.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,3 +26,6 @@ export async function persistedSecret(dataDir: string, name: string, make: () =>
 }
 
 export const randomSecret = (prefix = '') => `${prefix}${randomBytes(32).toString('base64url')}`;
+
+/** A signing secret in the Standard Webhooks form the platform's verifier expects: whsec_ + base64 of 32 bytes. */
+export const randomWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;

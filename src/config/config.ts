@@ -115,6 +115,15 @@ const envSchema = z.object({
   /** Storage retention: LoRA versions kept per character and base model; days a finished run's dataset is kept. */
   LIKENESS_RETENTION_LORA_VERSIONS: int(3, 1),
   LIKENESS_RETENTION_DATASET_DAYS: int(30),
+  /** Platform-wide GPU spend per UTC day (dollars) after which new trainings wait in the queue; 0 = no cap. */
+  LIKENESS_DAILY_GPU_BUDGET_USD: num(0),
+  /** The platform's endpoint for outgoing webhooks (every notification, and platform events). */
+  LIKENESS_WEBHOOK_URL: z.string().url().optional(),
+  /** Standard Webhooks signing secret; generated once into the data dir when unset. */
+  LIKENESS_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be a Standard Webhooks secret: "whsec_" followed by the base64 of 24 or more random bytes')
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -147,8 +156,10 @@ export interface Config {
   storage: StorageConfig;
   generation: GenerationConfig;
   metrics: { token: string | undefined };
-  limits: UsageLimits;
+  limits: UsageLimits & { dailyGpuBudgetUsd: number };
   retention: RetentionSettings;
+  /** Outgoing webhooks; null = none. A missing secret is generated at start-up (app/). */
+  webhooks: { url: string; secret: string | undefined } | null;
 }
 
 export interface GenerationConfig {
@@ -247,9 +258,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       trainingsPerDay: e.LIKENESS_MAX_TRAININGS_PER_DAY,
       concurrentTrainings: e.LIKENESS_MAX_CONCURRENT_TRAININGS,
       generationsPerMinute: e.LIKENESS_MAX_GENERATIONS_PER_MINUTE,
+      dailyGpuBudgetUsd: e.LIKENESS_DAILY_GPU_BUDGET_USD,
     },
     retention: { loraVersions: e.LIKENESS_RETENTION_LORA_VERSIONS, datasetDays: e.LIKENESS_RETENTION_DATASET_DAYS },
+    webhooks: webhooksConfig(e),
   };
+}
+
+function webhooksConfig(e: Env): Config['webhooks'] {
+  if (!e.LIKENESS_WEBHOOK_URL) {
+    if (e.LIKENESS_WEBHOOK_SECRET) throw new ConfigError('Invalid configuration: LIKENESS_WEBHOOK_SECRET is set but LIKENESS_WEBHOOK_URL is not.');
+    return null;
+  }
+  return { url: e.LIKENESS_WEBHOOK_URL, secret: e.LIKENESS_WEBHOOK_SECRET };
 }
 
 /** Names every missing variable at once; values (secrets among them) never appear in the message. */

@@ -137,6 +137,8 @@ export const trainingRuns = pgTable(
     /** Whose fault a failure was: provider/platform faults make the next run free. */
     errorFault: text('error_fault'),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
+    /** Why a queued run is held back ('gpu_budget': the platform's daily GPU budget is used up); null = not held. */
+    waitReason: text('wait_reason'),
     /** The worker process running the run's current step (see worker_heartbeats). */
     workerId: text('worker_id'),
     gpuSeconds: doublePrecision('gpu_seconds'),
@@ -353,4 +355,40 @@ export const workerHeartbeats = pgTable('worker_heartbeats', {
   id: text('id').primaryKey(),
   lastSeen: timestamp('last_seen', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   startedAt: createdAt(),
+});
+
+/**
+ * The outbox and delivery log of outgoing webhooks (webhooks/webhook-outbox.repo.ts): one row per
+ * event, written in the transaction that raised it; `event_key` makes the event idempotent.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    /** Also the `webhook-id` header: the same across retries, so receivers can drop duplicates. */
+    id: text('id').primaryKey(),
+    eventKey: text('event_key').notNull().unique(),
+    type: text('type').notNull(),
+    userId: text('user_id').references(() => users.id),
+    /** The target when the event was recorded; attempts go to the one configured at the time. */
+    url: text('url').notNull(),
+    /** The body sent, as it is sent on every attempt: {type, timestamp, data}. */
+    payload: jsonb('payload').$type<{ type: string; timestamp: string; data: Record<string, unknown> }>().notNull(),
+    /** pending | delivered | failed */
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    lastAttemptAt: ts('last_attempt_at'),
+    nextAttemptAt: ts('next_attempt_at'),
+    deliveredAt: ts('delivered_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_deliveries_status_idx').on(t.status, t.nextAttemptAt), index('webhook_deliveries_created_idx').on(t.createdAt)],
+);
+
+/** Platform-wide settings an admin changes at run time (they override configuration for every process). */
+export const platformSettings = pgTable('platform_settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').$type<Record<string, unknown>>().notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
 });

@@ -49,17 +49,18 @@ export async function transitionRun(
   return row;
 }
 
-/** Updates fields without a state change, only while the run is still in `status`. */
+/** Updates fields without a state change, only while the run is still in `status` (or one of them). */
 export async function patchRun(
   tx: Executor,
   id: string,
-  status: RunState,
+  status: RunState | readonly RunState[],
   patch: TrainingRunPatch,
 ): Promise<TrainingRunRow | null> {
+  const inStatus = typeof status === 'string' ? eq(trainingRuns.status, status) : inArray(trainingRuns.status, [...status]);
   const rows = await tx
     .update(trainingRuns)
     .set({ ...patch, version: sql`${trainingRuns.version} + 1`, updatedAt: new Date() })
-    .where(and(eq(trainingRuns.id, id), eq(trainingRuns.status, status)))
+    .where(and(eq(trainingRuns.id, id), inStatus))
     .returning();
   return rows[0] ?? null;
 }

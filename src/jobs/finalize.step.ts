@@ -112,7 +112,7 @@ export async function finalizeStep(ctx: ServiceContext, run: TrainingRunRow): Pr
     // Likes from now on count towards the next retrain suggestion.
     await tx.update(characters).set({ likesCountedSince: new Date(), retrainNotifiedAt: null }).where(eq(characters.id, run.characterId));
     if (run.reservationId) await closeReservation(tx, run.ownerId, 'capture', run.reservationId, run.id);
-    await createNotification(tx, afterCommit, ctx.hub, {
+    await createNotification(tx, afterCommit, ctx, {
       userId: run.ownerId,
       type: 'lora.training.completed',
       dedupeKey: `run:${run.id}:completed`,

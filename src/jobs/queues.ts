@@ -3,6 +3,7 @@
  * queue/job-queue.ts), so at most one handler works on a run at a time.
  */
 import type { QueueDefinition } from '../queue/job-queue.js';
+import { WEBHOOK_DELIVERY } from '../webhooks/webhook-outbox.repo.js';
 
 export const TRAINING_STEP = 'training-step';
 export const GENERATION_RUN = 'generation-run';
@@ -14,7 +15,12 @@ export const QUEUES: readonly QueueDefinition[] = [
   // A whole generation (every image, its identity checks and retries) in one handler run, keyed by
   // the generation; a crashed worker's generation is picked up again and finishes the missing images.
   { name: GENERATION_RUN, expireInSeconds: 1800, retryLimit: 2, retryDelaySeconds: 5 },
+  // One attempt of one outgoing webhook (10 s HTTP time-out); the backoff between attempts is
+  // scheduled by the handler, these retries only cover a database hiccup inside it.
+  { name: WEBHOOK_DELIVERY, expireInSeconds: 60, retryLimit: 3, retryDelaySeconds: 5 },
 ];
+
+export { WEBHOOK_DELIVERY };
 
 export interface GenerationRunData {
   generationId: string;

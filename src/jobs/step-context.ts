@@ -86,7 +86,7 @@ export async function failRun(
     );
     if (!done) return null;
     if (run.reservationId) await closeReservation(tx, run.ownerId, 'release', run.reservationId, run.id);
-    await createNotification(tx, afterCommit, ctx.hub, {
+    await createNotification(tx, afterCommit, ctx, {
       userId: run.ownerId,
       type: 'lora.training.failed',
       dedupeKey: `run:${run.id}:failed`,

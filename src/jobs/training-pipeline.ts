@@ -3,7 +3,7 @@
  * step fails. Each queue job advances one run by one step; the step enqueues the next one in the
  * same transaction as its state change.
  *
- *   queued -> preparing -> submitting -> training (poll, poll, ...) -> finalizing -> ready
+ *   queued (held while the daily GPU budget is used up) -> preparing -> submitting -> training (poll, poll, ...) -> finalizing -> ready
  *                               ^             |
  *                               +-- preempted +      any step: fault -> retry / new attempt / failed
  *                                                    cancel requested -> cancelled
@@ -19,14 +19,15 @@ import { isTerminal, type RunState } from '../domain/run-states.js';
 import type { JobContext } from '../queue/job-queue.js';
 import type { ServiceContext } from '../services/context.js';
 import type { TrainingStepData } from './queues.js';
-import { advance, cancelFlaggedRun, continueRun, failRun, releaseProvider } from './step-context.js';
+import { cancelFlaggedRun, continueRun, failRun, releaseProvider } from './step-context.js';
+import { queuedStep } from './queued.step.js';
 import { prepareStep } from './prepare.step.js';
 import { submitStep } from './submit.step.js';
 import { pollStep } from './poll.step.js';
 import { finalizeStep } from './finalize.step.js';
 
 const STEPS: Record<Exclude<RunState, 'ready' | 'failed' | 'cancelled'>, (ctx: ServiceContext, run: TrainingRunRow) => Promise<unknown>> = {
-  queued: (ctx, run) => advance(ctx, run, 'preparing'),
+  queued: queuedStep,
   preparing: prepareStep,
   submitting: submitStep,
   training: pollStep,

@@ -1,16 +1,21 @@
-/** Stored notifications: created idempotently (dedupe key), listed, marked read. */
+/**
+ * Stored notifications: created idempotently (dedupe key), listed, marked read. Creating one is
+ * the fan-out point of a user-facing event: the row, its live push (after commit) and, when
+ * webhooks are configured, the outgoing webhook of the same name, recorded in the same transaction.
+ */
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import { notifications } from '../db/schema.js';
 import type { AfterCommit } from '../db/transaction.js';
+import { recordWebhookEvent, type WebhookSink } from '../webhooks/webhook-outbox.repo.js';
 import type { NotificationHub, NotificationRecord } from './notification-hub.js';
 import { notificationContent, type NotificationType } from './notification-types.js';
 
 export async function createNotification(
   tx: Executor,
   afterCommit: AfterCommit,
-  hub: NotificationHub,
+  sinks: WebhookSink & { hub: NotificationHub },
   input: {
     userId: string;
     type: NotificationType;
@@ -34,7 +39,13 @@ export async function createNotification(
     .returning();
   const row = rows[0];
   if (!row) return null;
-  afterCommit(() => hub.publish(row));
+  await recordWebhookEvent(tx, sinks, {
+    key: `notification:${row.id}`,
+    type: input.type,
+    userId: input.userId,
+    data: { ...row.data, notification: { id: row.id, title: row.title, body: row.body, link: row.link } },
+  });
+  afterCommit(() => sinks.hub.publish(row));
   return row;
 }
 

@@ -153,10 +153,41 @@ export class JobQueue {
     return rows.length;
   }
 
+  /**
+   * Makes a key's delayed job due now (a run waiting out a recheck interval when the reason for
+   * waiting is gone). Sending a new job would be dropped: the stately policy keeps one queued job
+   * per key.
+   */
+  async runNow(name: string, key: string): Promise<number> {
+    const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
+    const { rows } = await db.executeSql(
+      `UPDATE pgboss.job SET start_after = now() WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry') AND start_after > now() RETURNING id`,
+      [name, key],
+    );
+    if (rows.length) this.wakeWhenDue(name, 0);
+    return rows.length;
+  }
+
   private async activeJobIds(name: string): Promise<string[]> {
     const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
     const { rows } = await db.executeSql(`SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'`, [name]);
     return rows.map((r: { id: string }) => r.id);
+  }
+
+  /**
+   * Makes a key's waiting job (a poll scheduled for later) due now, and wakes this process's
+   * workers. Returns how many jobs it moved; 0 when none was waiting (the caller may send one).
+   * A provider webhook uses it: under the stately policy a second send would be dropped while the
+   * scheduled poll waits, so the only way to act on the news sooner is to move that poll.
+   */
+  async hurry(name: string, key: string): Promise<number> {
+    const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
+    const { rows } = await db.executeSql(
+      `UPDATE pgboss.job SET start_after = now() WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry') AND start_after > now() RETURNING id`,
+      [name, key],
+    );
+    if (rows.length) this.wakeWhenDue(name, 0);
+    return rows.length;
   }
 
   /** Jobs not yet finished for a key (created, retry, active): for tests and the reconciler. */

@@ -11,6 +11,7 @@ import type { TrainingBackend } from '../training/training-backend.js';
 import type { ImageChecker } from './image-checker.js';
 import type { GenerationRuntime } from '../generation/generation-backend.js';
 import type { IdentityEngine } from '../identity/index.js';
+import type { WebhookTarget } from '../webhooks/webhook.sender.js';
 
 export interface ServiceContext {
   config: Config;
@@ -27,4 +28,6 @@ export interface ServiceContext {
   generation?: GenerationRuntime;
   /** Face analysis for identity scores; null when LIKENESS_IDENTITY=off. */
   identity?: IdentityEngine | null;
+  /** Where outgoing webhooks go (with the signing secret resolved); null or absent = none. */
+  webhooks?: WebhookTarget | null;
 }

@@ -30,7 +30,7 @@ export async function suggestRetrainIfDue(ctx: ServiceContext, characterId: stri
   return inTransaction(ctx.db, async (tx, afterCommit) => {
     const [character] = await tx.select().from(characters).where(eq(characters.id, characterId)).limit(1);
     if (!character) return false;
-    const created = await createNotification(tx, afterCommit, ctx.hub, {
+    const created = await createNotification(tx, afterCommit, ctx, {
       userId: character.ownerId,
       type: 'lora.retrain.available',
       dedupeKey: `retrain:${characterId}:${since.toISOString()}:${crossing * threshold}`,

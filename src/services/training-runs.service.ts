@@ -13,7 +13,7 @@ import type { BaseModel } from '../domain/base-models.js';
 import { AppError, notFound } from '../domain/errors.js';
 import { checkTrainingLimits, type TrainingUsage } from '../domain/usage-limits.js';
 import { quote, estimateMinutes, type Quote } from '../domain/pricing.js';
-import { ACTIVE_STATES, type RunState } from '../domain/run-states.js';
+import { ACTIVE_STATES } from '../domain/run-states.js';
 import { OVERHEAD_SECONDS, SECONDS_PER_STEP, etaSeconds } from '../domain/training-estimate.js';
 import { closeReservation, reserveCredits } from '../credits/ledger.repo.js';
 import { STEP_EXPIRY_SECONDS, TRAINING_STEP } from '../jobs/queues.js';
@@ -137,7 +137,7 @@ export async function startTraining(
         .returning();
       if (reservationId) await reserveCredits(tx, input.userId, reservationId, q.charge, runId);
       await ctx.queue.send(TRAINING_STEP, { runId }, { key: runId, executor: tx, expireInSeconds: STEP_EXPIRY_SECONDS.queued });
-      await createNotification(tx, afterCommit, ctx.hub, {
+      await createNotification(tx, afterCommit, ctx, {
         userId: input.userId,
         type: 'lora.training.started',
         dedupeKey: `run:${runId}:started`,
@@ -179,9 +179,16 @@ export async function cancelRun(ctx: ServiceContext, ownerId: string, runId: str
         return done;
       }
     }
-    const flagged = await patchRun(tx, run.id, run.status as RunState, { cancelRequested: true });
+    // Flag it in whatever active state it is in now, not the one read above: a worker may have
+    // moved it on meanwhile (on PostgreSQL the update waits for that worker's commit, then sees
+    // the new state), and a flag guarded by the stale state would silently be lost.
+    const flagged = await patchRun(tx, run.id, ACTIVE_STATES, { cancelRequested: true });
+    if (!flagged) {
+      const now = await getOwnedRun(tx, ownerId, runId);
+      throw new AppError('invalid_transition', `The run is already ${now.status}.`);
+    }
     await ctx.queue.send(TRAINING_STEP, { runId }, { key: runId, executor: tx });
-    return flagged ?? (await getOwnedRun(tx, ownerId, runId));
+    return flagged;
   });
 }
 
@@ -190,6 +197,8 @@ export interface RunView {
   characterId: string;
   baseModel: string;
   status: string;
+  /** Why a queued run is held back ('gpu_budget'), or null. */
+  waitReason: string | null;
   trigger: string;
   progress: { step: number; totalSteps: number; etaSeconds: number | null; secondsPerStep: number | null; loss: number | null; message: string | null };
   error: { code: string | null; message: string | null; fault: string | null } | null;
@@ -214,6 +223,7 @@ export function runView(run: TrainingRunRow, now = new Date()): RunView {
     characterId: run.characterId,
     baseModel: run.baseModel,
     status: run.status,
+    waitReason: run.status === 'queued' ? run.waitReason : null,
     trigger: run.trigger,
     progress: {
       step: run.step,
