@@ -11,7 +11,8 @@
 import client, { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
-import { generations, images, ledgerEntries, trainingRuns } from '../db/schema.js';
+import { generations, images, ledgerEntries, trainingRuns, webhookDeliveries } from '../db/schema.js';
+import { spentTodayUsd } from '../services/gpu-budget.service.js';
 
 type Labels = Record<string, string>;
 
@@ -180,6 +181,30 @@ export function createMetricsRegistry(db: Executor): Registry {
         .groupBy(images.method, images.looksLikeCharacter);
       this.reset();
       for (const r of rows) this.set({ method: r.method ?? 'plain', answer: r.yes ? 'yes' : 'no' }, Number(r.n));
+    },
+  });
+
+  new Gauge({
+    name: 'likeness_gpu_spend_today_usd',
+    help: 'GPU cost recorded since 00:00 UTC (training runs released today, generations started today): what the daily GPU budget is checked against.',
+    registers: [registry],
+    async collect() {
+      this.set(await spentTodayUsd(db));
+    },
+  });
+
+  new Gauge({
+    name: 'likeness_webhook_deliveries',
+    help: 'Outgoing webhook deliveries by status (pending, delivered, failed) and event type.',
+    labelNames: ['status', 'type'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db
+        .select({ status: webhookDeliveries.status, type: webhookDeliveries.type, n: sql<number>`count(*)::int` })
+        .from(webhookDeliveries)
+        .groupBy(webhookDeliveries.status, webhookDeliveries.type);
+      this.reset();
+      for (const r of rows) this.set({ status: r.status, type: r.type }, Number(r.n));
     },
   });
 

@@ -153,21 +153,6 @@ export class JobQueue {
     return rows.length;
   }
 
-  /**
-   * Makes a key's delayed job due now (a run waiting out a recheck interval when the reason for
-   * waiting is gone). Sending a new job would be dropped: the stately policy keeps one queued job
-   * per key.
-   */
-  async runNow(name: string, key: string): Promise<number> {
-    const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
-    const { rows } = await db.executeSql(
-      `UPDATE pgboss.job SET start_after = now() WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry') AND start_after > now() RETURNING id`,
-      [name, key],
-    );
-    if (rows.length) this.wakeWhenDue(name, 0);
-    return rows.length;
-  }
-
   private async activeJobIds(name: string): Promise<string[]> {
     const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
     const { rows } = await db.executeSql(`SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'`, [name]);

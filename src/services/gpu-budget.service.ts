@@ -92,6 +92,6 @@ export async function setDailyGpuBudget(ctx: Pick<ServiceContext, 'db' | 'config
     .select({ id: trainingRuns.id })
     .from(trainingRuns)
     .where(and(eq(trainingRuns.status, 'queued'), eq(trainingRuns.waitReason, 'gpu_budget')));
-  for (const run of held) await ctx.queue.runNow(TRAINING_STEP, run.id);
+  for (const run of held) await ctx.queue.hurry(TRAINING_STEP, run.id);
   return gpuBudgetView(ctx);
 }

@@ -196,5 +196,14 @@ describe.skipIf(!HAVE_FACES)('daily GPU budget', () => {
     const after = (await h.call('GET', '/v1/me', { token: u.token })).body.credits;
     expect(after).toMatchObject({ available: before.available - s1.run.credits.price - s2.run.credits.price, reserved: 0, spent: s1.run.credits.price + s2.run.credits.price });
     expect(verifiedEvents().filter((e) => e.type === 'platform.gpu_budget.reached')).toHaveLength(1);
+
+    // The operator's scrape shows the spend the budget is checked against and the delivery log.
+    const prom = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((r) => r.text());
+    const spend = Number(/^likeness_gpu_spend_today_usd (\S+)$/m.exec(prom)?.[1]);
+    expect(spend).toBeGreaterThanOrEqual(12);
+    await waitFor('the budget delivery counted', async () => {
+      const text = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((r) => r.text());
+      return text.includes('likeness_webhook_deliveries{status="delivered",type="platform.gpu_budget.reached"} 1');
+    });
   });
 });
