@@ -21,6 +21,7 @@ import { generationsRoutes } from './routes/generations.routes.js';
 import { workflowsRoutes } from './routes/workflows.routes.js';
 import { consistencyRoutes } from './routes/consistency.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
+import { providerWebhooksRoutes } from './routes/provider-webhooks.routes.js';
 import { adminRoutes } from './routes/admin.routes.js';
 
 export interface RouteDeps {
@@ -87,6 +88,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(trainingRunsRoutes, { ctx });
   await app.register(notificationsRoutes, { ctx });
   await app.register(storageRoutes, { ctx, signer: opts.signer });
+  await app.register(providerWebhooksRoutes, { ctx, signer: opts.signer });
   // The web UI (web/dist) at /, after the API so /v1, /health and /openapi.json keep priority.
   await app.register(webUiPlugin);
   await app.register(generationsRoutes, { ctx });

@@ -53,7 +53,7 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
-  LIKENESS_TRAINING_BACKEND: z.enum(['emulator', 'runpod', 'aitoolkit', 'local']).optional(),
+  LIKENESS_TRAINING_BACKEND: z.enum(['emulator', 'runpod', 'runpod-serverless', 'aitoolkit', 'local']).optional(),
   LIKENESS_POLL_SECONDS: num(5, 0.1),
   LIKENESS_WORKER_CONCURRENCY: int(4, 1),
   LIKENESS_MAX_ATTEMPTS: int(3, 1),
@@ -67,12 +67,18 @@ const envSchema = z.object({
   LIKENESS_EMULATOR_FAULTS: z.string().optional(),
   /** Use an emulator already running (`likeness emulator`) instead of starting one in-process. */
   LIKENESS_EMULATOR_URL: z.string().url().optional(),
+  /** Which RunPod product the emulated training goes through: pods (REST v2 + AI Toolkit UI) or a serverless endpoint. */
+  LIKENESS_EMULATOR_TRAINING_MODE: z.enum(['pods', 'serverless']).default('pods'),
   // RunPod pods + AI Toolkit.
   RUNPOD_API_KEY: z.string().min(1).optional(),
   LIKENESS_RUNPOD_API_URL: z.string().url().default('https://api.runpod.io'),
   LIKENESS_RUNPOD_PROXY_URL: z.string().default('https://{podId}-{port}.proxy.runpod.net'),
   LIKENESS_RUNPOD_GPU_TYPE: z.string().default('NVIDIA GeForce RTX 4090'),
   LIKENESS_RUNPOD_IMAGE: z.string().default('ostris/aitoolkit:latest'),
+  // RunPod serverless endpoint running workers/aitoolkit-serverless (base URL: LIKENESS_RUNPOD_SERVERLESS_URL).
+  LIKENESS_RUNPOD_TRAINING_ENDPOINT_ID: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a RunPod endpoint id').optional(),
+  /** policy.executionTimeout of each serverless training job. */
+  LIKENESS_RUNPOD_TRAINING_TIMEOUT_SECONDS: int(4 * 3600, 60).pipe(z.number().max(7 * 24 * 3600)),
   // An AI Toolkit UI that is already running.
   LIKENESS_AITOOLKIT_URL: z.string().url().optional(),
   LIKENESS_AITOOLKIT_TOKEN: z.string().optional(),
@@ -142,7 +148,15 @@ export interface Config {
   worker: { pollSeconds: number; concurrency: number; maxAttempts: number };
   recipeOverrides: { steps?: number; rank?: number };
   training:
-    | { backend: 'emulator'; trainSeconds: number; bootSeconds: number; port: number; faults: string | undefined; url: string | undefined }
+    | {
+        backend: 'emulator';
+        trainSeconds: number;
+        bootSeconds: number;
+        port: number;
+        faults: string | undefined;
+        url: string | undefined;
+        mode: 'pods' | 'serverless';
+      }
     | {
         backend: 'runpod';
         apiKey: string;
@@ -151,6 +165,7 @@ export interface Config {
         gpuType: string;
         image: string;
       }
+    | { backend: 'runpod-serverless'; apiKey: string; endpointId: string; url: string; executionTimeoutSeconds: number }
     | { backend: 'aitoolkit'; url: string; token: string | undefined; gpuIds: string }
     | { backend: 'local'; toolkitDir: string; python: string };
   storage: StorageConfig;
@@ -196,7 +211,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${lines.join('; ')}.`);
   }
   const e = parsed.data;
-  const backend = e.LIKENESS_TRAINING_BACKEND ?? (e.RUNPOD_API_KEY ? 'runpod' : e.LIKENESS_AITOOLKIT_URL ? 'aitoolkit' : 'emulator');
+  const backend =
+    e.LIKENESS_TRAINING_BACKEND ??
+    (e.RUNPOD_API_KEY ? (e.LIKENESS_RUNPOD_TRAINING_ENDPOINT_ID ? 'runpod-serverless' : 'runpod') : e.LIKENESS_AITOOLKIT_URL ? 'aitoolkit' : 'emulator');
   let training: Config['training'];
   if (backend === 'runpod') {
     if (!e.RUNPOD_API_KEY) throw new ConfigError('Invalid configuration: RUNPOD_API_KEY is required when LIKENESS_TRAINING_BACKEND=runpod.');
@@ -207,6 +224,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       proxyUrlTemplate: e.LIKENESS_RUNPOD_PROXY_URL,
       gpuType: e.LIKENESS_RUNPOD_GPU_TYPE,
       image: e.LIKENESS_RUNPOD_IMAGE,
+    };
+  } else if (backend === 'runpod-serverless') {
+    if (!e.RUNPOD_API_KEY || !e.LIKENESS_RUNPOD_TRAINING_ENDPOINT_ID) {
+      throw new ConfigError(
+        'Invalid configuration: RUNPOD_API_KEY and LIKENESS_RUNPOD_TRAINING_ENDPOINT_ID are required when LIKENESS_TRAINING_BACKEND=runpod-serverless.',
+      );
+    }
+    training = {
+      backend,
+      apiKey: e.RUNPOD_API_KEY,
+      endpointId: e.LIKENESS_RUNPOD_TRAINING_ENDPOINT_ID,
+      url: e.LIKENESS_RUNPOD_SERVERLESS_URL.replace(/\/+$/, ''),
+      executionTimeoutSeconds: e.LIKENESS_RUNPOD_TRAINING_TIMEOUT_SECONDS,
     };
   } else if (backend === 'aitoolkit') {
     if (!e.LIKENESS_AITOOLKIT_URL) {
@@ -226,6 +256,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       port: e.LIKENESS_EMULATOR_PORT,
       faults: e.LIKENESS_EMULATOR_FAULTS,
       url: e.LIKENESS_EMULATOR_URL?.replace(/\/+$/, ''),
+      mode: e.LIKENESS_EMULATOR_TRAINING_MODE,
     };
   }
   return {

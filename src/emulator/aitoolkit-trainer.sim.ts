@@ -21,7 +21,7 @@ import type { TrainPlan } from './aitoolkit-job-config.js';
 import type { VirtualFs } from './aitoolkit-paths.js';
 import { buildTrainingTimeline, speedString, type TrainEvent } from './aitoolkit-training.plan.js';
 import type { JobFate } from './faults.js';
-import { writeLoraDescriptor, type LoraDescriptor } from './lora-artifact.js';
+import { descriptorForSave, writeLoraDescriptor } from './lora-artifact.js';
 import type { LoraFilePart } from './lora-layouts.js';
 import { writeSampleImage } from './sample-image.writer.js';
 import type { TimerSet } from './timer-set.js';
@@ -397,19 +397,11 @@ export class TrainerProcess {
     await mkdir(this.saveRoot, { recursive: true });
     for (const part of plan.parts) {
       const fileName = part === 'main' ? `${plan.name}${suffix}.safetensors` : `${plan.name}${suffix}_${part}.safetensors`;
-      const desc: LoraDescriptor = {
-        arch: plan.arch.arch,
-        part: part as LoraFilePart,
-        parts: plan.parts as LoraFilePart[],
-        rank: plan.rank,
-        dtype: plan.saveDtype,
-        jobName: plan.name,
+      const desc = descriptorForSave({ ...plan, arch: plan.arch }, plan.saveDtype, part as LoraFilePart, {
         step: trainedStep,
         epoch: this.epochAt(trainedStep),
         final: step === null,
-        triggerWord: plan.triggerWord,
-        meta: plan.meta,
-      };
+      });
       await writeLoraDescriptor(path.join(this.saveRoot, fileName), desc);
     }
     // The real optimizer state is a torch pickle about as large as the LoRA; a placeholder is

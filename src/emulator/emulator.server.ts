@@ -5,6 +5,9 @@
  *   /proxy/{podId}-{port}/...        RunPod's HTTP proxy to a pod's port           pod-services.ts
  *                                    (real: https://{podId}-{port}.proxy.runpod.net/...)
  *   /aitk/...                        a standalone AI Toolkit UI                    aitoolkit-instance.ts
+ *   /serverless/v2/{endpointId}/...  RunPod serverless queue endpoints             serverless/runpod-serverless.routes.ts
+ *                                    (real: https://api.runpod.ai/v2/...): worker-comfyui
+ *                                    and the AI Toolkit training worker
  *   /_emulator/...                   control API (faults, state)                   control.routes.ts
  *
  * Injected request faults apply to the provider prefixes only. Every answer carries
@@ -29,6 +32,7 @@ import { buildRunpodApi } from './runpod-pods.routes.js';
 import { PodStore } from './runpod-pods.store.js';
 import { TimerSet } from './timer-set.js';
 import { startComfyEmulator } from './comfyui/index.js';
+import { buildServerlessApi, TRAINING_ENDPOINT_ID } from './serverless/index.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_OPENAPI_PATH = path.resolve(PROJECT_ROOT, '../shared/contracts/runpod-rest-v2-pods.openapi.json');
@@ -50,6 +54,7 @@ async function prepareDataDir(dataDir: string): Promise<void> {
   }
   await rm(path.join(dataDir, 'aitk'), { recursive: true, force: true });
   await rm(path.join(dataDir, 'pods'), { recursive: true, force: true });
+  await rm(path.join(dataDir, 'serverless'), { recursive: true, force: true });
   await writeFile(marker, 'Data of the Likeness GPU emulator. Removed and recreated on each start.\n');
 }
 
@@ -73,7 +78,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const timers = new TimerSet();
   const renderer = new LoraRenderer();
   await prepareDataDir(dataDir);
-  const comfy = await startComfyEmulator({ dataDir, apiKey, timers, log });
+  const comfy = await startComfyEmulator({ dataDir, timers, log });
 
   let store: PodStore | undefined;
   const services = new PodServices({ dataDir, trainSeconds, faults, timers, renderer, preempt: (id) => store?.preempt(id), log });
@@ -104,7 +109,18 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const apps: FastifyInstance[] = [];
   const runpodApi = await buildRunpodApi({ store: pods, validator, apiKey });
   const control = await buildControlApi({ getFaults: () => faults.get(), setFaults, snapshot });
-  apps.push(runpodApi, control);
+  const serverless = await buildServerlessApi({
+    apiKey,
+    timers,
+    faults,
+    renderer,
+    trainSeconds,
+    workDir: path.join(dataDir, 'serverless'),
+    webhookRetryMs: opts.webhookRetryMs,
+    comfyEndpoint: comfy.serverlessEndpoint,
+    log,
+  });
+  apps.push(runpodApi, control, serverless);
 
   const injectFault = (req: IncomingMessage, res: ServerResponse, provider: Provider): boolean => {
     const fault = faults.forRequest();
@@ -143,6 +159,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     const pathname = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? '' : url.slice(q);
     if (comfy.owns(pathname)) return comfy.handle(req, res);
+    if (pathname.startsWith('/serverless/')) return serverless.routing(req, res);
     if (pathname.startsWith('/_emulator/')) return control.routing(req, res);
     if (pathname === '/v2' || pathname.startsWith('/v2/')) {
       if (injectFault(req, res, 'runpod')) return;
@@ -185,6 +202,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     podProxyUrlTemplate: `${url}/proxy/{podId}-{port}`,
     aitkUrl: `${url}/aitk`,
     ...comfy.urls(url),
+    serverlessUrl: `${url}/serverless/v2`,
+    trainingEndpointId: TRAINING_ENDPOINT_ID,
     setFaults: (f) => {
       setFaults(f);
     },

@@ -19,6 +19,8 @@ export interface EmulatorOptions {
   /** AI_TOOLKIT_AUTH of the standalone AI Toolkit UI at /aitk, default 'emulator-aitk'. */
   aitkToken?: string;
   faults?: Partial<FaultConfig>;
+  /** Delay before each of RunPod's 2 retries of a serverless webhook that did not answer 200; default 10000 (RunPod's). */
+  webhookRetryMs?: number;
   /** The RunPod v2 OpenAPI subset; default ../shared/contracts/runpod-rest-v2-pods.openapi.json from the project root. */
   openapiPath?: string;
   log?: (msg: string) => void;
@@ -39,6 +41,14 @@ export interface FaultConfig {
   preemptNextJobs: number;
   /** The next N provider requests answer 503 (decrements when used). */
   failNextRequests: number;
+  /** Probability that a serverless job's webhook is delivered twice. */
+  duplicateWebhookRate: number;
+  /** Probability that a serverless job's webhook is never sent. */
+  lostWebhookRate: number;
+  /** The next N serverless webhooks are delivered twice (decrements when used). */
+  duplicateNextWebhooks: number;
+  /** The next N serverless webhooks are never sent (decrements when used). */
+  loseNextWebhooks: number;
 }
 
 export interface EmulatorSnapshot {
@@ -61,6 +71,10 @@ export interface RunningEmulator {
   comfyServerlessUrl: string;
   /** The serverless endpoint id it answers for (same bearer key as the RunPod API). */
   comfyEndpointId: string;
+  /** RunPod serverless base of every emulated endpoint, e.g. http://127.0.0.1:PORT/serverless/v2. */
+  serverlessUrl: string;
+  /** The serverless endpoint running the emulated AI Toolkit training worker. */
+  trainingEndpointId: string;
   /** The emulated ComfyUI host's models/loras folder, for a shared-folder LoRA delivery. */
   comfyLorasDir: string;
   setFaults(f: Partial<FaultConfig>): void;

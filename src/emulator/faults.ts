@@ -17,6 +17,10 @@ export const DEFAULT_FAULTS: FaultConfig = Object.freeze({
   failNextJobs: 0,
   preemptNextJobs: 0,
   failNextRequests: 0,
+  duplicateWebhookRate: 0,
+  lostWebhookRate: 0,
+  duplicateNextWebhooks: 0,
+  loseNextWebhooks: 0,
 });
 
 const rate = z.number().min(0).max(1);
@@ -32,6 +36,10 @@ export const faultConfigPatchSchema = z
     failNextJobs: count,
     preemptNextJobs: count,
     failNextRequests: count,
+    duplicateWebhookRate: rate,
+    lostWebhookRate: rate,
+    duplicateNextWebhooks: count,
+    loseNextWebhooks: count,
   })
   .partial()
   .strict();
@@ -49,6 +57,10 @@ const ENV_KEYS: Record<string, keyof FaultConfig> = {
   fail_next_jobs: 'failNextJobs',
   preempt_next_jobs: 'preemptNextJobs',
   fail_next_requests: 'failNextRequests',
+  duplicate_webhook: 'duplicateWebhookRate',
+  lost_webhook: 'lostWebhookRate',
+  duplicate_next_webhooks: 'duplicateNextWebhooks',
+  lose_next_webhooks: 'loseNextWebhooks',
 };
 for (const key of Object.keys(DEFAULT_FAULTS) as Array<keyof FaultConfig>) ENV_KEYS[key] = key;
 
@@ -77,6 +89,9 @@ export function faultsFromEnv(value: string | undefined): Partial<FaultConfig> {
   if (!parsed.success) throw new Error(`emulator faults: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
+
+/** What becomes of one serverless webhook call (RunPod's retries of a non-200 answer still apply). */
+export type WebhookFate = 'deliver' | 'duplicate' | 'lose';
 
 export type RequestFault = { kind: 'none' } | { kind: 'error'; status: 500 | 502 | 503 } | { kind: 'timeout' };
 
@@ -135,6 +150,21 @@ export class FaultInjector {
     }
     if (this.config.timeoutRate > 0 && this.random() < this.config.timeoutRate) return { kind: 'timeout' };
     return { kind: 'none' };
+  }
+
+  /** Decides, when a serverless job ends, whether its webhook is sent once, twice or never. */
+  forWebhook(): WebhookFate {
+    if (this.config.loseNextWebhooks > 0) {
+      this.config.loseNextWebhooks -= 1;
+      return 'lose';
+    }
+    if (this.config.duplicateNextWebhooks > 0) {
+      this.config.duplicateNextWebhooks -= 1;
+      return 'duplicate';
+    }
+    if (this.config.lostWebhookRate > 0 && this.random() < this.config.lostWebhookRate) return 'lose';
+    if (this.config.duplicateWebhookRate > 0 && this.random() < this.config.duplicateWebhookRate) return 'duplicate';
+    return 'deliver';
   }
 
   /** Decides, when a training starts, whether and where it fails. */

@@ -13,3 +13,4 @@
 export type { EmulatorOptions, EmulatorSnapshot, FaultConfig, RunningEmulator } from './emulator.types.js';
 export { startEmulator, DEFAULT_OPENAPI_PATH } from './emulator.server.js';
 export { faultsFromEnv, DEFAULT_FAULTS } from './faults.js';
+export { TRAINING_ENDPOINT_ID } from './serverless/index.js';

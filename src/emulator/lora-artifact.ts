@@ -11,6 +11,7 @@
  * alone). `likeness_emulated: "true"` marks the file as made here.
  */
 import { readFile, open, writeFile, mkdir } from 'node:fs/promises';
+import type { TrainPlan } from './aitoolkit-job-config.js';
 import path from 'node:path';
 import { BASE_MODEL_VERSION, loraTensors, type LoraArch, type LoraFilePart } from './lora-layouts.js';
 import { headLength, legacyHash, PatternData, planSafetensors, sha256OfData, type SafetensorsDtype } from './safetensors.writer.js';
@@ -35,6 +36,26 @@ export interface LoraDescriptor {
   triggerWord: string | null;
   /** The job config's top-level `meta` (the UI sends {"name":"[name]","version":"1.0"}). */
   meta: Record<string, unknown>;
+}
+
+/** The descriptor of one file of a save of `plan` (what BaseSDTrainProcess.save() writes). */
+export function descriptorForSave(
+  plan: TrainPlan & { arch: { ok: true; arch: LoraArch } },
+  saveDtype: SafetensorsDtype,
+  part: LoraFilePart,
+  save: { step: number; epoch: number; final: boolean },
+): LoraDescriptor {
+  return {
+    arch: plan.arch.arch,
+    part,
+    parts: plan.parts as LoraFilePart[],
+    rank: plan.rank,
+    dtype: saveDtype,
+    jobName: plan.name,
+    ...save,
+    triggerWord: plan.triggerWord,
+    meta: plan.meta,
+  };
 }
 
 /** Python's json.dumps (default separators, ensure_ascii) for metadata values. */

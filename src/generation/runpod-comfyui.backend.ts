@@ -11,7 +11,8 @@
  * `value_not_in_list` for `lora_name`), which becomes a LoraUnavailableError so the caller falls back.
  */
 import { ProviderError } from '../domain/errors.js';
-import { ProviderHttp, discardBody, ensureOk } from '../training/provider-http.js';
+import { ProviderHttp, ensureOk } from '../training/provider-http.js';
+import { RunpodServerlessClient, serverlessPolicy, type ServerlessStatusBody } from '../training/runpod/runpod-serverless.client.js';
 import type {
   GeneratedImage,
   GenerationBackend,
@@ -22,8 +23,6 @@ import type {
 import { isEmulatedImage } from './png-text.util.js';
 
 const PROVIDER = 'runpod-serverless';
-/** RunPod refuses /run bodies above 10 MB (contracts §2.2). */
-const MAX_RUN_BYTES = 10 * 1024 * 1024;
 
 export interface RunpodComfyBackendOptions {
   apiKey: string;
@@ -37,28 +36,25 @@ export interface RunpodComfyBackendOptions {
   fetch?: typeof fetch;
 }
 
-interface StatusBody {
-  id?: string;
-  status?: string;
-  executionTime?: number;
+interface StatusBody extends ServerlessStatusBody {
   output?: { images?: Array<{ filename?: string; type?: string; data?: string }>; details?: unknown; progress?: unknown } | string;
-  error?: unknown;
 }
 
 export class RunpodComfyBackend implements GenerationBackend {
   readonly id = PROVIDER;
   private readonly http: ProviderHttp;
-  private readonly base: string;
+  private readonly client: RunpodServerlessClient;
 
   constructor(private readonly opts: RunpodComfyBackendOptions) {
     this.http = new ProviderHttp({ provider: PROVIDER, timeoutMs: opts.requestTimeoutMs ?? 30_000, fetch: opts.fetch });
-    this.base = `${(opts.baseUrl ?? 'https://api.runpod.ai/v2').replace(/\/+$/, '')}/${encodeURIComponent(opts.endpointId)}`;
-  }
-
-  private headers(json = true): Record<string, string> {
-    const h: Record<string, string> = { authorization: `Bearer ${this.opts.apiKey}` };
-    if (json) h['content-type'] = 'application/json';
-    return h;
+    this.client = new RunpodServerlessClient({
+      apiKey: opts.apiKey,
+      endpointId: opts.endpointId,
+      baseUrl: opts.baseUrl,
+      provider: PROVIDER,
+      timeoutMs: opts.requestTimeoutMs,
+      fetch: opts.fetch,
+    });
   }
 
   async submit(job: GenerationSubmission): Promise<GenerationHandle> {
@@ -68,13 +64,8 @@ export class RunpodComfyBackend implements GenerationBackend {
       input.loras = await Promise.all(job.loras.map(async (l) => ({ name: l.name, url: await l.url(), sha256: l.sha256 })));
     }
     const executionTimeout = this.opts.executionTimeoutMs ?? 600_000;
-    const body = JSON.stringify({ input, policy: { executionTimeout, ttl: Math.max(executionTimeout * 2, 600_000) } });
-    if (Buffer.byteLength(body) > MAX_RUN_BYTES) {
-      throw new ProviderError('fatal', `The job input is ${(Buffer.byteLength(body) / 1e6).toFixed(1)} MB; RunPod accepts at most 10 MB per /run.`, PROVIDER);
-    }
-    const res = await this.http.json<{ id?: string; status?: string }>(`${this.base}/run`, { method: 'POST', headers: this.headers(), body }, { what: 'RunPod POST /run' });
-    if (!res.data?.id) throw new ProviderError('transient', 'RunPod POST /run answered without a job id.', PROVIDER);
-    return { backend: PROVIDER, id: res.data.id };
+    const queued = await this.client.run({ input, policy: serverlessPolicy(executionTimeout, Math.max(executionTimeout * 2, 600_000)) });
+    return { backend: PROVIDER, id: queued.id };
   }
 
   async status(handle: GenerationHandle): Promise<GenerationStatus> {
@@ -122,20 +113,17 @@ export class RunpodComfyBackend implements GenerationBackend {
     return images;
   }
 
+  /** Best effort: a refusal is ignored (the job ends on its own by its execution timeout). */
   async cancel(handle: GenerationHandle): Promise<void> {
-    const res = await this.http.send(`${this.base}/cancel/${encodeURIComponent(handle.id)}`, { method: 'POST', headers: this.headers(false) });
-    await discardBody(res);
+    await this.client.cancel(handle.id).catch((err: unknown) => {
+      if (!(err instanceof ProviderError && err.httpStatus !== undefined)) throw err;
+    });
   }
 
   async close(): Promise<void> {}
 
   private async getStatus(handle: GenerationHandle): Promise<StatusBody | null> {
-    const res = await this.http.json<StatusBody>(
-      `${this.base}/status/${encodeURIComponent(handle.id)}`,
-      { method: 'GET', headers: this.headers(false) },
-      { what: 'RunPod GET /status', allow: [404] },
-    );
-    return res.ok ? (res.data ?? null) : null;
+    return (await this.client.status(handle.id)) as StatusBody | null;
   }
 }
 

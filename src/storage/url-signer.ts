@@ -5,7 +5,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type SignedMethod = 'GET' | 'PUT';
+/** GET/PUT: object-store URLs; POST: provider webhook URLs (api/routes/provider-webhooks.routes.ts). */
+export type SignedMethod = 'GET' | 'PUT' | 'POST';
 
 export class UrlSigner {
   constructor(

@@ -2,9 +2,9 @@
  * The GPU emulator's ComfyUI part, mounted on the emulator's port by path prefix:
  *
  *   /comfy/...            a ComfyUI server (HTTP at / and /api, WebSocket at /ws)  comfy-http.plugin.ts, comfy-socket.ts
- *   /serverless/v2/...    RunPod serverless queue endpoints running worker-comfyui   runpod-serverless.plugin.ts
- *                         (real: https://api.runpod.ai/v2/{endpointId}/...)
  *   /_emulator/comfyui/.. its control API                                            comfy-control.plugin.ts
+ * and `serverlessEndpoint`: the worker-comfyui handler for the emulator's RunPod serverless
+ * endpoints (serverless/runpod-serverless.routes.ts, at /serverless/v2/{COMFY_ENDPOINT_ID}/...).
  *
  * Both providers share one emulated ComfyUI host (queue, folders), as a worker-comfyui container
  * runs one ComfyUI. It imports nothing from generation/: the real adapters talk to it over HTTP/WS.
@@ -19,16 +19,15 @@ import { ComfyEngine } from './comfy-engine.js';
 import { ComfyHostFiles } from './comfy-host.files.js';
 import { comfyHttpRoutes } from './comfy-http.plugin.js';
 import { ComfySocketServer } from './comfy-socket.js';
-import { runpodServerlessRoutes } from './runpod-serverless.plugin.js';
+import type { ServerlessEndpoint } from '../serverless/runpod-serverless.routes.js';
+import { runWorkerComfyui } from './worker-comfyui.handler.js';
 
 export const COMFY_ENDPOINT_ID = 'emulator-comfyui';
-const PREFIXES = ['/comfy', '/serverless', '/_emulator/comfyui'];
+const PREFIXES = ['/comfy', '/_emulator/comfyui'];
 const WS_PATHS = new Set(['/comfy/ws', '/comfy/api/ws']);
 
 export interface ComfyEmulatorOptions {
   dataDir: string;
-  /** Bearer key of the serverless endpoints (the emulator's RunPod key). */
-  apiKey: string;
   timers: TimerSet;
   log: (msg: string) => void;
 }
@@ -50,6 +49,8 @@ export interface ComfyEmulator {
   /** The http server's 'upgrade' listener: ComfyUI's /ws, anything else is refused. */
   upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   urls(baseUrl: string): ComfyEmulatorUrls;
+  /** worker-comfyui on the emulated serverless endpoint COMFY_ENDPOINT_ID. */
+  serverlessEndpoint: ServerlessEndpoint;
   close(): Promise<void>;
 }
 
@@ -68,11 +69,26 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions): Promise<Co
   });
   await app.register(comfyHttpRoutes, { prefix: '/comfy', engine });
   await app.register(comfyHttpRoutes, { prefix: '/comfy/api', engine });
-  await app.register(runpodServerlessRoutes, { prefix: '/serverless', engine, timers, endpointId: COMFY_ENDPOINT_ID, apiKey: opts.apiKey, log: opts.log });
   await app.register(comfyControlRoutes, { prefix: '/_emulator/comfyui', engine });
   await app.ready();
 
+  const serverlessEndpoint: ServerlessEndpoint = {
+    id: COMFY_ENDPOINT_ID,
+    handler: async (job) => {
+      let promptId: string | null = null;
+      job.signal.addEventListener('abort', () => promptId && engine.interrupt(promptId), { once: true });
+      return runWorkerComfyui(job.input, { engine, onQueued: (id) => (promptId = id) });
+    },
+    // The one-shot 503s of the ComfyUI settings apply to the serverless endpoint too.
+    requestFault: () => {
+      if (engine.settings.failNextRequests <= 0) return { kind: 'none' };
+      engine.settings.failNextRequests -= 1;
+      return { kind: 'error', status: 503 };
+    },
+  };
+
   return {
+    serverlessEndpoint,
     owns: (pathname) => PREFIXES.some((p) => pathname === p || pathname.startsWith(`${p}/`)),
     handle: (req, res) => app.routing(req, res),
     upgrade: (req, socket, head) => {

@@ -14,9 +14,8 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ComfyEngine } from './comfy-engine.js';
 import { pyRepr } from './python-repr.js';
+import type { HandlerReturn } from '../serverless/runpod-serverless.routes.js';
 
-/** What the handler returns; runpod-python turns `error` into a FAILED job and the rest into `output`. */
-export type HandlerReturn = Record<string, unknown> & { error?: string };
 
 export interface WorkerDeps {
   engine: ComfyEngine;
