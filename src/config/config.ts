@@ -57,6 +57,8 @@ const envSchema = z.object({
   LIKENESS_POLL_SECONDS: num(5, 0.1),
   LIKENESS_WORKER_CONCURRENCY: int(4, 1),
   LIKENESS_MAX_ATTEMPTS: int(3, 1),
+  /** Trainings with the provider at once, platform-wide (0 = no limit); unset: 1 for a local GPU, else no limit. */
+  LIKENESS_MAX_PROVIDER_RUNS: z.coerce.number().int().min(0).optional(),
   /** Overrides of the training recipe (useful with the emulator and in tests). */
   LIKENESS_TRAIN_STEPS: int(0),
   LIKENESS_TRAIN_RANK: int(0),
@@ -145,7 +147,7 @@ export interface Config {
   images: { minSide: number; min: number; max: number; maxUploadBytes: number; minSharpness: number | undefined };
   identity: { enabled: boolean; workers: number | undefined };
   prices: PriceTable;
-  worker: { pollSeconds: number; concurrency: number; maxAttempts: number };
+  worker: { pollSeconds: number; concurrency: number; maxAttempts: number; maxProviderRuns: number };
   recipeOverrides: { steps?: number; rank?: number };
   training:
     | {
@@ -276,7 +278,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     identity: { enabled: e.LIKENESS_IDENTITY === 'on', workers: e.LIKENESS_IDENTITY_WORKERS || undefined },
     prices: { ...DEFAULT_PRICES, ...(e.LIKENESS_PRICES ?? {}) },
-    worker: { pollSeconds: e.LIKENESS_POLL_SECONDS, concurrency: e.LIKENESS_WORKER_CONCURRENCY, maxAttempts: e.LIKENESS_MAX_ATTEMPTS },
+    worker: {
+      pollSeconds: e.LIKENESS_POLL_SECONDS,
+      concurrency: e.LIKENESS_WORKER_CONCURRENCY,
+      maxAttempts: e.LIKENESS_MAX_ATTEMPTS,
+      // One trainer at a time on a local checkout's GPU: a second would run out of VRAM.
+      maxProviderRuns: e.LIKENESS_MAX_PROVIDER_RUNS ?? (training.backend === 'local' ? 1 : 0),
+    },
     recipeOverrides: {
       steps: e.LIKENESS_TRAIN_STEPS || undefined,
       rank: e.LIKENESS_TRAIN_RANK || undefined,
