@@ -32,7 +32,7 @@ export interface TrainingBackendDeps {
 
 export async function createTrainingBackend(config: Config, log: (m: string) => void, deps: TrainingBackendDeps): Promise<BackendChoice> {
   const t = config.training;
-  const serverless = (apiKey: string, endpointId: string, baseUrl: string, emulated: boolean, executionTimeoutSeconds?: number) =>
+  const serverless = (apiKey: string, endpointId: string, baseUrl: string, emulated: boolean, executionTimeoutSeconds?: number, usdPerHour?: number) =>
     new RunpodServerlessBackend({
       apiKey,
       endpointId,
@@ -40,6 +40,7 @@ export async function createTrainingBackend(config: Config, log: (m: string) => 
       store: deps.store,
       webhookUrl: deps.webhookUrl,
       executionTimeoutMs: executionTimeoutSeconds === undefined ? undefined : executionTimeoutSeconds * 1000,
+      costPerGpuHourUsd: usdPerHour,
       requestTimeoutMs: emulated ? 10_000 : undefined,
       emulated,
     });
@@ -100,7 +101,7 @@ export async function createTrainingBackend(config: Config, log: (m: string) => 
       };
     case 'runpod-serverless':
       return {
-        backend: serverless(t.apiKey, t.endpointId, t.url, false, t.executionTimeoutSeconds),
+        backend: serverless(t.apiKey, t.endpointId, t.url, false, t.executionTimeoutSeconds, t.usdPerHour),
         emulated: false,
         emulator: null,
         describe: `RunPod serverless endpoint ${t.endpointId} with AI Toolkit`,

@@ -81,6 +81,8 @@ const envSchema = z.object({
   LIKENESS_RUNPOD_TRAINING_ENDPOINT_ID: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a RunPod endpoint id').optional(),
   /** policy.executionTimeout of each serverless training job. */
   LIKENESS_RUNPOD_TRAINING_TIMEOUT_SECONDS: int(4 * 3600, 60).pipe(z.number().max(7 * 24 * 3600)),
+  /** The endpoint's price per GPU hour, to record each serverless training's cost (RunPod reports execution time only). */
+  LIKENESS_RUNPOD_TRAINING_USD_PER_HOUR: z.coerce.number().min(0).optional(),
   // An AI Toolkit UI that is already running.
   LIKENESS_AITOOLKIT_URL: z.string().url().optional(),
   LIKENESS_AITOOLKIT_TOKEN: z.string().optional(),
@@ -167,7 +169,7 @@ export interface Config {
         gpuType: string;
         image: string;
       }
-    | { backend: 'runpod-serverless'; apiKey: string; endpointId: string; url: string; executionTimeoutSeconds: number }
+    | { backend: 'runpod-serverless'; apiKey: string; endpointId: string; url: string; executionTimeoutSeconds: number; usdPerHour: number | undefined }
     | { backend: 'aitoolkit'; url: string; token: string | undefined; gpuIds: string }
     | { backend: 'local'; toolkitDir: string; python: string };
   storage: StorageConfig;
@@ -239,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       endpointId: e.LIKENESS_RUNPOD_TRAINING_ENDPOINT_ID,
       url: e.LIKENESS_RUNPOD_SERVERLESS_URL.replace(/\/+$/, ''),
       executionTimeoutSeconds: e.LIKENESS_RUNPOD_TRAINING_TIMEOUT_SECONDS,
+      usdPerHour: e.LIKENESS_RUNPOD_TRAINING_USD_PER_HOUR,
     };
   } else if (backend === 'aitoolkit') {
     if (!e.LIKENESS_AITOOLKIT_URL) {
