@@ -40,7 +40,7 @@ describe.skipIf(!HAVE_FACES)('tenant isolation and request safety', () => {
       '/v1/notifications/{id}': notification.id,
       '/v1/generations/{id}': generation.id,
     };
-    const adminPrefixes = ['/v1/users/{id}'];
+    const adminPrefixes = ['/v1/users/{id}', '/v1/admin/'];
     const bodies: Record<string, unknown> = {
       'PATCH /v1/characters/{id}': { name: 'stolen' },
       'PATCH /v1/characters/{id}/lora': { enabled: false },
@@ -101,6 +101,17 @@ describe.skipIf(!HAVE_FACES)('tenant isolation and request safety', () => {
     const a = await user();
     expect((await h.call('POST', '/v1/users', { token: a.token, body: {} })).status).toBe(403);
     expect((await h.call('POST', `/v1/users/${a.id}/credits`, { token: a.token, body: { amount: 1, reason: 'x' } })).status).toBe(403);
+    for (const [verb, p, body] of [
+      ['GET', '/v1/admin/webhook-deliveries', undefined],
+      ['GET', '/v1/admin/gpu-budget', undefined],
+      ['PUT', '/v1/admin/gpu-budget', { dailyUsd: 0 }],
+      ['GET', '/v1/admin/retention', undefined],
+      ['POST', '/v1/admin/retention', {}],
+    ] as const) {
+      const res = await h.call(verb, p, { token: a.token, body });
+      expect(res.status, `${verb} ${p}`).toBe(403);
+      expect(res.body.error.code, `${verb} ${p}`).toBe('forbidden');
+    }
     expect((await h.call('GET', '/v1/storage/characters/x/images/y.jpg')).status).toBe(403);
     const signed = await h.app.ctx.store.presign('characters/x/images/y.jpg', 'GET', 60);
     const retargeted = signed.replace('/y.jpg', '/z.jpg').slice(h.url.length);
