@@ -7,8 +7,9 @@
  * records one `platform.gpu_budget.reached` webhook event (its key is the day, so it is sent once
  * however many runs wait and however many workers check).
  *
- * Admission runs under one transaction-scoped advisory lock, so two workers admitting runs at the
- * same moment cannot both take the last provider slot.
+ * With a provider limit, admission runs under one transaction-scoped advisory lock, so two workers
+ * admitting runs at the same moment cannot both take the last provider slot. (The budget needs no
+ * lock: it brakes new work, and a run admitted a moment before the cap was reached is fine.)
  */
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
@@ -47,9 +48,10 @@ async function providerLoad(tx: Executor, run: TrainingRunRow, limit: number): P
 
 export async function queuedStep(ctx: ServiceContext, run: TrainingRunRow): Promise<unknown> {
   return inTransaction(ctx.db, async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${ADMISSION_LOCK.toString()}::bigint)`);
-    const budget = await gpuBudgetFacts({ db: tx as never, config: ctx.config });
-    const decision = decideAdmission(budget, await providerLoad(tx, run, ctx.config.worker.maxProviderRuns));
+    const limit = ctx.config.worker.maxProviderRuns;
+    if (limit > 0) await tx.execute(sql`select pg_advisory_xact_lock(${ADMISSION_LOCK.toString()}::bigint)`);
+    const budget = await gpuBudgetFacts({ db: tx as never, config: ctx.config }, new Date(), { spendWhenUncapped: false });
+    const decision = decideAdmission(budget, await providerLoad(tx, run, limit));
     if (decision.action === 'admit') {
       const next = await transitionRun(tx, run.id, 'preparing', run.waitReason ? { waitReason: null, progressMessage: null } : {}, {
         expectVersion: run.version,

@@ -52,14 +52,16 @@ export async function spentTodayUsd(db: Executor, now = new Date()): Promise<num
   return Number(runs?.usd ?? 0) + Number(gens?.usd ?? 0);
 }
 
-export async function gpuBudgetFacts(ctx: Pick<ServiceContext, 'db' | 'config'>, now = new Date()): Promise<GpuBudgetFacts & { source: 'config' | 'admin' }> {
+/** `spendWhenUncapped: false` skips summing today's spend when there is no cap (the queued step's hot path). */
+export async function gpuBudgetFacts(
+  ctx: Pick<ServiceContext, 'db' | 'config'>,
+  now = new Date(),
+  opts: { spendWhenUncapped?: boolean } = {},
+): Promise<GpuBudgetFacts & { source: 'config' | 'admin' }> {
   const setting = await budgetSetting(ctx.db);
-  return {
-    dailyUsd: setting?.dailyUsd ?? ctx.config.limits.dailyGpuBudgetUsd,
-    source: setting ? 'admin' : 'config',
-    spentTodayUsd: await spentTodayUsd(ctx.db, now),
-    now,
-  };
+  const dailyUsd = setting?.dailyUsd ?? ctx.config.limits.dailyGpuBudgetUsd;
+  const needSpend = dailyUsd > 0 || opts.spendWhenUncapped !== false;
+  return { dailyUsd, source: setting ? 'admin' : 'config', spentTodayUsd: needSpend ? await spentTodayUsd(ctx.db, now) : 0, now };
 }
 
 export async function gpuBudgetView(ctx: Pick<ServiceContext, 'db' | 'config'>, now = new Date()): Promise<GpuBudgetView> {
