@@ -4,7 +4,7 @@
  * operator purging the queue, or a job that exhausted its retries, can) gets one again. Sends are
  * deduplicated by the queue's per-run key, so running this often is harmless.
  */
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { trainingRuns, workerHeartbeats } from '../db/schema.js';
 import { HEARTBEAT_STALE_SECONDS } from './worker-heartbeat.js';
 import { ACTIVE_STATES, type RunState } from '../domain/run-states.js';
@@ -40,6 +40,21 @@ export async function takeOverFromDeadWorkers(ctx: ServiceContext): Promise<numb
       .set({ workerId: null })
       .where(and(eq(trainingRuns.id, run.id), eq(trainingRuns.workerId, run.workerId!)));
     taken += await ctx.queue.failActive(TRAINING_STEP, run.id, 'its worker stopped beating');
+  }
+  // A worker killed after the queue handed it a step but before it recorded itself on the run
+  // leaves an active job that no worker claims (workerId is null, often because the takeover
+  // above just cleared it). Every step claims the run first thing, so a job active this long with
+  // no claim has no one working on it: fail it now rather than wait out its expiry (10 min while
+  // finalizing).
+  const longActive = new Set(await ctx.queue.keysActiveLongerThan(TRAINING_STEP, HEARTBEAT_STALE_SECONDS));
+  if (longActive.size) {
+    const unclaimed = await ctx.db
+      .select({ id: trainingRuns.id })
+      .from(trainingRuns)
+      .where(and(inArray(trainingRuns.status, [...ACTIVE_STATES]), isNull(trainingRuns.workerId)));
+    for (const run of unclaimed) {
+      if (longActive.has(run.id)) taken += await ctx.queue.failActive(TRAINING_STEP, run.id, 'no worker claimed its step');
+    }
   }
   return taken;
 }

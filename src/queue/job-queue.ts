@@ -153,6 +153,16 @@ export class JobQueue {
     return rows.length;
   }
 
+  /** Keys of the queue's jobs that have been active for more than `seconds`. */
+  async keysActiveLongerThan(name: string, seconds: number): Promise<string[]> {
+    const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
+    const { rows } = await db.executeSql(
+      `SELECT DISTINCT singleton_key AS key FROM pgboss.job WHERE name = $1 AND state = 'active' AND started_on < now() - make_interval(secs => $2)`,
+      [name, seconds],
+    );
+    return rows.map((r: { key: string }) => r.key).filter(Boolean);
+  }
+
   private async activeJobIds(name: string): Promise<string[]> {
     const db = (this.boss as unknown as { getDb(): SqlExecutor }).getDb();
     const { rows } = await db.executeSql(`SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'`, [name]);
