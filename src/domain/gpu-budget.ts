@@ -26,13 +26,21 @@ export function utcDayStart(now: Date): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
 }
 
+/** When today's spend stops counting: the next 00:00 UTC. */
+export function nextUtcMidnight(now: Date): Date {
+  return new Date(utcDayStart(now).getTime() + 24 * 3600_000);
+}
+
+/** Dollars as reported (API, webhook): to a hundredth of a cent. */
+export const roundUsd = (usd: number) => Math.round(usd * 10_000) / 10_000;
+
 export function utcDayKey(now: Date): string {
   return utcDayStart(now).toISOString().slice(0, 10);
 }
 
 export function decideGpuBudget(f: GpuBudgetFacts): GpuBudgetDecision {
   if (f.dailyUsd <= 0 || f.spentTodayUsd < f.dailyUsd) return { action: 'proceed' };
-  const resetsAt = new Date(utcDayStart(f.now).getTime() + 24 * 3600_000);
+  const resetsAt = nextUtcMidnight(f.now);
   const untilReset = Math.max(1, Math.ceil((resetsAt.getTime() - f.now.getTime()) / 1000));
   return {
     action: 'wait',

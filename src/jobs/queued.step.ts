@@ -17,6 +17,7 @@ import { trainingRuns } from '../db/schema.js';
 import type { TrainingRunRow } from '../db/training-runs.repo.js';
 import { patchRun, transitionRun } from '../db/training-runs.repo.js';
 import { inTransaction } from '../db/transaction.js';
+import { roundUsd } from '../domain/gpu-budget.js';
 import { decideAdmission, type ProviderLoad } from '../domain/run-admission.js';
 import type { ServiceContext } from '../services/context.js';
 import { gpuBudgetFacts } from '../services/gpu-budget.service.js';
@@ -71,7 +72,7 @@ export async function queuedStep(ctx: ServiceContext, run: TrainingRunRow): Prom
         data: {
           day: decision.budgetDay.dayKey,
           dailyUsd: budget.dailyUsd,
-          spentTodayUsd: Math.round(budget.spentTodayUsd * 10_000) / 10_000,
+          spentTodayUsd: roundUsd(budget.spentTodayUsd),
           resetsAt: decision.budgetDay.resetsAt.toISOString(),
           firstHeldRunId: run.id,
         },

@@ -9,13 +9,7 @@ import { inTransaction } from '../db/transaction.js';
 import type { JobContext } from '../queue/job-queue.js';
 import type { ServiceContext } from '../services/context.js';
 import { sendWebhook } from '../webhooks/webhook.sender.js';
-import {
-  getDelivery,
-  overdueDeliveryIds,
-  recordAttempt,
-  WEBHOOK_DELIVERY,
-  type WebhookDeliveryData,
-} from '../webhooks/webhook-outbox.repo.js';
+import { enqueueDelivery, getDelivery, overdueDeliveryIds, recordAttempt, type WebhookDeliveryData } from '../webhooks/webhook-outbox.repo.js';
 
 export async function deliverWebhook(ctx: ServiceContext, job: JobContext<WebhookDeliveryData>): Promise<void> {
   const row = await getDelivery(ctx.db, job.data.deliveryId);
@@ -39,11 +33,7 @@ export async function deliverWebhook(ctx: ServiceContext, job: JobContext<Webhoo
       const next = new Date(Date.now() + decision.delaySeconds * 1000);
       const saved = await recordAttempt(tx, row, { status: 'pending', httpStatus, error, nextAttemptAt: next });
       if (saved) {
-        await ctx.queue.send(WEBHOOK_DELIVERY, { deliveryId: row.id } satisfies WebhookDeliveryData, {
-          key: row.id,
-          executor: tx,
-          startAfterSeconds: decision.delaySeconds,
-        });
+        await enqueueDelivery(ctx.queue, row.id, { executor: tx, startAfterSeconds: decision.delaySeconds });
       }
     }
   });
@@ -53,6 +43,6 @@ export async function deliverWebhook(ctx: ServiceContext, job: JobContext<Webhoo
 export async function resendOverdueWebhooks(ctx: ServiceContext): Promise<number> {
   if (!ctx.webhooks) return 0;
   const ids = await overdueDeliveryIds(ctx.db, 300);
-  for (const id of ids) await ctx.queue.send(WEBHOOK_DELIVERY, { deliveryId: id } satisfies WebhookDeliveryData, { key: id });
+  for (const id of ids) await enqueueDelivery(ctx.queue, id);
   return ids.length;
 }

@@ -6,11 +6,14 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import { generations, platformSettings, trainingRuns } from '../db/schema.js';
-import { decideGpuBudget, utcDayStart, type GpuBudgetFacts } from '../domain/gpu-budget.js';
+import { decideGpuBudget, nextUtcMidnight, roundUsd, utcDayStart, type GpuBudgetFacts } from '../domain/gpu-budget.js';
 import { TRAINING_STEP } from '../jobs/queues.js';
 import type { ServiceContext } from './context.js';
 
 const SETTING_KEY = 'gpu_budget';
+
+/** Runs the budget is holding back right now. */
+const heldByBudget = () => and(eq(trainingRuns.status, 'queued'), eq(trainingRuns.waitReason, 'gpu_budget'));
 
 interface BudgetSetting {
   dailyUsd: number;
@@ -70,13 +73,13 @@ export async function gpuBudgetView(ctx: Pick<ServiceContext, 'db' | 'config'>, 
   const [waiting] = await ctx.db
     .select({ n: sql<number>`count(*)::int` })
     .from(trainingRuns)
-    .where(and(eq(trainingRuns.status, 'queued'), eq(trainingRuns.waitReason, 'gpu_budget')));
+    .where(heldByBudget());
   return {
     dailyUsd: facts.dailyUsd,
     source: facts.source,
-    spentTodayUsd: Math.round(facts.spentTodayUsd * 10_000) / 10_000,
+    spentTodayUsd: roundUsd(facts.spentTodayUsd),
     reached: decision.action === 'wait',
-    resetsAt: new Date(utcDayStart(now).getTime() + 24 * 3600_000).toISOString(),
+    resetsAt: nextUtcMidnight(now).toISOString(),
     waitingRuns: Number(waiting?.n ?? 0),
   };
 }
@@ -93,7 +96,7 @@ export async function setDailyGpuBudget(ctx: Pick<ServiceContext, 'db' | 'config
   const held = await ctx.db
     .select({ id: trainingRuns.id })
     .from(trainingRuns)
-    .where(and(eq(trainingRuns.status, 'queued'), eq(trainingRuns.waitReason, 'gpu_budget')));
+    .where(heldByBudget());
   for (const run of held) await ctx.queue.hurry(TRAINING_STEP, run.id);
   return gpuBudgetView(ctx);
 }

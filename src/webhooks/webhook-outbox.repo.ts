@@ -21,6 +21,11 @@ export interface WebhookDeliveryData {
 
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 
+/** Queues one delivery attempt (keyed by the delivery, so at most one waits per delivery). */
+export async function enqueueDelivery(queue: JobQueue, id: string, opts: { executor?: Executor; startAfterSeconds?: number } = {}): Promise<void> {
+  await queue.send(WEBHOOK_DELIVERY, { deliveryId: id } satisfies WebhookDeliveryData, { key: id, ...opts });
+}
+
 /** What recording needs: where webhooks go (null = not configured) and the queue. */
 export interface WebhookSink {
   webhooks?: WebhookTarget | null;
@@ -46,7 +51,7 @@ export async function recordWebhookEvent(tx: Executor, sink: WebhookSink, event:
     .onConflictDoNothing()
     .returning({ id: webhookDeliveries.id });
   if (!rows[0]) return null;
-  await sink.queue.send(WEBHOOK_DELIVERY, { deliveryId: id } satisfies WebhookDeliveryData, { key: id, executor: tx });
+  await enqueueDelivery(sink.queue, id, { executor: tx });
   return id;
 }
 
@@ -101,7 +106,7 @@ export async function requeueDelivery(tx: Executor, queue: JobQueue, id: string)
     .where(eq(webhookDeliveries.id, id))
     .returning();
   if (!rows[0]) return null;
-  await queue.send(WEBHOOK_DELIVERY, { deliveryId: id } satisfies WebhookDeliveryData, { key: id, executor: tx });
+  await enqueueDelivery(queue, id, { executor: tx });
   return rows[0];
 }
 
