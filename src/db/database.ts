@@ -58,6 +58,10 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     const { default: pg } = await import('pg');
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    // An idle pooled connection that the server drops (a restart, a failover, an admin's
+    // pg_terminate_backend) is emitted here; unheard, that 'error' event would crash the process.
+    // The pool discards the connection and the next query opens a new one, so logging is enough.
+    pool.on('error', (err) => console.error(`[database] idle connection lost: ${err.message}`));
     const db = drizzle(pool, { schema }) as unknown as Db;
     database = {
       db,
