@@ -2,6 +2,8 @@
  * Shared pieces of the benchmarks: the row type, a Likeness started for measuring (identity
  * checks off unless asked, quiet logs), synthetic face-sized photos, and percentiles.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,6 +47,7 @@ export async function startBenchApp(env: Record<string, string>): Promise<BenchA
   });
   const app = await startLikeness(config, { api: true, worker: true, log: () => undefined });
   const url = app.url!;
+  const database = env.DATABASE_URL;
   return {
     app,
     url,
@@ -60,9 +63,48 @@ export async function startBenchApp(env: Record<string, string>): Promise<BenchA
     },
     async close() {
       await app.close();
+      if (database) await dropDatabase(database);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A PostgreSQL server for the scale-out rows: LIKENESS_BENCH_DATABASE_URL, else the throwaway
+ * test server (scripts/pg-test-server.sh) when this machine has PostgreSQL's binaries; null (and
+ * those rows say why) otherwise. The bench never installs anything.
+ */
+export function benchPostgresServer(): string | null {
+  if (process.env.LIKENESS_BENCH_DATABASE_URL) return process.env.LIKENESS_BENCH_DATABASE_URL;
+  const root = '/usr/lib/postgresql';
+  const haveBinaries = existsSync(root) && readdirSync(root).some((v) => existsSync(path.join(root, v, 'bin/initdb')));
+  if (!haveBinaries) return null;
+  const script = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../scripts/pg-test-server.sh');
+  return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+}
+
+/** A fresh database on `server`, so runs of the bench never see each other's queues. */
+export async function createBenchDatabase(server: string): Promise<string> {
+  const { default: pg } = await import('pg');
+  const name = `lk_bench_${Math.random().toString(36).slice(2, 10)}`;
+  const c = new pg.Client({ connectionString: server });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabase(databaseUrl: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1);
+  url.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: url.toString() });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await c.end();
 }
 
 let photos: Buffer[] | null = null;

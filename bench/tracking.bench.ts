@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { seedCharacters, sleep, startBenchApp, type BenchRow } from './bench-kit.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The production default of LIKENESS_POLL_SECONDS. */
+const POLL_SECONDS = 5;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -34,21 +36,22 @@ async function trackN(n: number, windowSeconds: number): Promise<BenchRow[]> {
     if (await fetch(`${emuUrl}/_emulator/state`).then((r) => r.ok).catch(() => false)) break;
     await sleep(100);
   }
-  const b = await startBenchApp({ LIKENESS_EMULATOR_URL: emuUrl, LIKENESS_TRAIN_STEPS: '1000' });
+  const b = await startBenchApp({ LIKENESS_EMULATOR_URL: emuUrl, LIKENESS_TRAIN_STEPS: '1000', LIKENESS_POLL_SECONDS: String(POLL_SECONDS) });
   try {
     const { token, characterIds } = await seedCharacters(b, n);
-    const runs: string[] = [];
-    for (const id of characterIds) runs.push((await b.call('POST', `/v1/characters/${id}/lora/train`, token, {})).id);
-    // Wait until every run is with the (emulated) provider: from then on the worker only polls
-    // (the emulated trainer spends its first minutes "loading the model", as the real one does).
+    for (const id of characterIds) await b.call('POST', `/v1/characters/${id}/lora/train`, token, {});
+    // Wait until every job runs on its (emulated) trainer: before that, polls still boot pods,
+    // upload datasets and create jobs, which is setup work, not tracking. Then one more poll
+    // interval, so each run has seen its job running; from then on the worker only polls.
     const deadline = Date.now() + 240_000;
     for (;;) {
-      const states = await Promise.all(runs.map((id) => b.call('GET', `/v1/training-runs/${id}`, token)));
-      const tracking = states.filter((r) => r.status === 'training').length;
-      if (tracking === n) break;
-      if (Date.now() > deadline) throw new Error(`only ${tracking}/${n} runs reached training`);
-      await sleep(2000);
+      const state = (await fetch(`${emuUrl}/_emulator/state`).then((r) => r.json())) as { jobs: { status: string }[] };
+      const running = state.jobs.filter((j) => j.status === 'running').length;
+      if (running === n) break;
+      if (Date.now() > deadline) throw new Error(`only ${running}/${n} jobs reached their trainer`);
+      await sleep(1000);
     }
+    await sleep(POLL_SECONDS * 1000 + 1000);
     const wall0 = performance.now();
     const cpu0 = process.cpuUsage();
     await sleep(windowSeconds * 1000);
@@ -56,7 +59,7 @@ async function trackN(n: number, windowSeconds: number): Promise<BenchRow[]> {
     const share = ((cpu.user + cpu.system) / 1000 / (performance.now() - wall0)) * 100;
     return [
       {
-        name: `CPU of one worker tracking ${n} running trainings (poll every 5 s)`,
+        name: `CPU of one worker tracking ${n} running trainings (poll every ${POLL_SECONDS} s)`,
         value: share,
         unit: '% of a core',
         target: n >= 1000 ? '< 25%' : undefined,

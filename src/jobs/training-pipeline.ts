@@ -37,8 +37,9 @@ const STEPS: Record<Exclude<RunState, 'ready' | 'failed' | 'cancelled'>, (ctx: S
 export async function runTrainingStep(ctx: ServiceContext, job: JobContext<TrainingStepData>, workerId?: string): Promise<void> {
   const run = await getRun(ctx.db, job.data.runId);
   if (!run || isTerminal(run.status as RunState)) return;
-  // Claim the step for this worker (no version bump: it is bookkeeping, not a state change).
-  if (workerId) await ctx.db.update(trainingRuns).set({ workerId }).where(eq(trainingRuns.id, run.id));
+  // Claim the step for this worker (no version bump: it is bookkeeping, not a state change); a
+  // run this worker already holds, as on every poll, costs no write.
+  if (workerId && run.workerId !== workerId) await ctx.db.update(trainingRuns).set({ workerId }).where(eq(trainingRuns.id, run.id));
   if (run.cancelRequested) {
     await cancelFlaggedRun(ctx, run);
     return;
