@@ -15,7 +15,8 @@ import { runGeneration } from '../jobs/generation-pipeline.js';
 import { runTrainingStep } from '../jobs/training-pipeline.js';
 import { reconcileRuns } from '../jobs/reconciler.js';
 import { applyRetention, planRetention } from '../services/retention.service.js';
-import { WorkerHeartbeat } from '../jobs/worker-heartbeat.js';
+import { TrainingTracker } from '../jobs/training-tracker.js';
+import { forgetAllWorkers, WorkerHeartbeat } from '../jobs/worker-heartbeat.js';
 import { NotificationHub } from '../notifications/notification-hub.js';
 import { createObjectStore, describeObjectStore } from '../storage/object-store.factory.js';
 import { UrlSigner } from '../storage/url-signer.js';
@@ -126,10 +127,12 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
   let reconcileTimer: NodeJS.Timeout | null = null;
   let retentionTimer: NodeJS.Timeout | null = null;
   let heartbeat: WorkerHeartbeat | null = null;
+  let tracker: TrainingTracker | null = null;
   if (opts.worker) {
     if (database.kind === 'pglite') {
       const n = await queue.recoverOrphans([TRAINING_STEP, GENERATION_RUN, WEBHOOK_DELIVERY]);
       if (n) log(`Recovered ${n} job(s) left running by the previous process.`);
+      await forgetAllWorkers(database.db);
     }
     heartbeat = new WorkerHeartbeat(database.db);
     await heartbeat.start();
@@ -137,6 +140,8 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
     await queue.work<TrainingStepData>(TRAINING_STEP, config.worker.concurrency, (job) => runTrainingStep(ctx, job, workerId));
     await queue.work<GenerationRunData>(GENERATION_RUN, config.worker.concurrency, (job) => runGeneration(ctx, job));
     await queue.work<WebhookDeliveryData>(WEBHOOK_DELIVERY, 2, (job) => deliverWebhook(ctx, job));
+    tracker = new TrainingTracker(ctx, workerId);
+    tracker.start();
     const revived = await reconcileRuns(ctx);
     if (revived) log(`Re-queued ${revived} training run(s) that had no pending step.`);
     reconcileTimer = setInterval(() => {
@@ -170,6 +175,7 @@ export async function startLikeness(config: Config, opts: StartOptions): Promise
       if (retentionTimer) clearInterval(retentionTimer);
       // Stop taking requests, let in-flight jobs finish (pg-boss waits), then close storage.
       await app?.close();
+      await tracker?.stop();
       await queue.stop({ graceful: true, timeoutSeconds: 20 });
       await heartbeat?.stop();
       await generation.close();

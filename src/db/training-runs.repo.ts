@@ -79,3 +79,73 @@ export async function patchRun(
 export async function runEventsOf(db: Executor, runId: string) {
   return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(runEvents.id);
 }
+
+/** What the batched tracker needs of a run it polls: narrow, so a tick over 1,000 runs is cheap. */
+export interface TrackedRun {
+  id: string;
+  attempt: number;
+  providerHandle: unknown;
+  totalSteps: number;
+  trainingStartedAt: Date | null;
+  loss: number | null;
+  progressMessage: string | null;
+}
+
+/**
+ * Runs training with the provider that this worker holds and that nothing else is working on: a
+ * run asked to cancel, or in a transient fault's backoff, is its step job's business, not the
+ * tracker's (polling it would cut the backoff short). Runs in backoff are left out; a run asked
+ * to cancel comes with `handOver`, for the tracker to wake its step job.
+ */
+export async function listTrackedRuns(db: Executor, workerId: string): Promise<Array<TrackedRun & { handOver: boolean }>> {
+  const rows = await db
+    .select({
+      id: trainingRuns.id,
+      attempt: trainingRuns.attempt,
+      providerHandle: trainingRuns.providerHandle,
+      totalSteps: trainingRuns.totalSteps,
+      trainingStartedAt: trainingRuns.trainingStartedAt,
+      loss: trainingRuns.loss,
+      progressMessage: trainingRuns.progressMessage,
+      cancelRequested: trainingRuns.cancelRequested,
+      transientRetries: trainingRuns.transientRetries,
+    })
+    .from(trainingRuns)
+    .where(and(eq(trainingRuns.status, 'training'), eq(trainingRuns.workerId, workerId)));
+  return rows
+    .filter((r) => r.transientRetries === 0)
+    .map(({ cancelRequested, transientRetries: _t, ...r }) => ({ ...r, handOver: cancelRequested }));
+}
+
+export interface ProgressUpdate {
+  id: string;
+  attempt: number;
+  step: number;
+  totalSteps: number;
+  secondsPerStep: number | null;
+  etaSeconds: number | null;
+  loss: number | null;
+  progressMessage: string | null;
+}
+
+/**
+ * Writes many runs' progress in one statement. Progress is bookkeeping, not a state change: the
+ * version is left alone so a step that read the run before this write still passes its guard.
+ * A row that moved on meanwhile (left `training`, or began a new attempt on another machine) is
+ * not touched: what was read from the old job must not land on the new one. Returns rows written.
+ */
+export async function recordProgress(db: Executor, updates: readonly ProgressUpdate[]): Promise<number> {
+  if (updates.length === 0) return 0;
+  const rows = await db.execute(sql`
+    update ${trainingRuns} as t set
+      step = v.step, total_steps = v.total_steps, seconds_per_step = v.seconds_per_step,
+      eta_seconds = v.eta_seconds, loss = v.loss, progress_message = v.progress_message,
+      transient_retries = 0, updated_at = now()
+    from jsonb_to_recordset(${JSON.stringify(updates.map((u) => ({ ...u, total_steps: u.totalSteps, seconds_per_step: u.secondsPerStep, eta_seconds: u.etaSeconds, progress_message: u.progressMessage })))}::jsonb)
+      as v(id text, attempt integer, step integer, total_steps integer, seconds_per_step double precision,
+           eta_seconds integer, loss double precision, progress_message text)
+    where t.id = v.id and t.status = 'training' and t.attempt = v.attempt
+    returning t.id`);
+  // node-postgres and PGlite both answer {rows}.
+  return (rows as unknown as { rows: unknown[] }).rows.length;
+}

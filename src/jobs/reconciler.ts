@@ -15,7 +15,7 @@ import { providerJobName } from './submit.step.js';
 
 /**
  * Runs whose current step belongs to a worker that stopped beating (killed, machine lost): their
- * active job is failed now, so the queue retries it on a live worker at once.
+ * active job is failed now, or their waiting one made due, so a live worker takes them at once.
  */
 export async function takeOverFromDeadWorkers(ctx: ServiceContext): Promise<number> {
   const orphaned = await ctx.db
@@ -39,7 +39,10 @@ export async function takeOverFromDeadWorkers(ctx: ServiceContext): Promise<numb
       .update(trainingRuns)
       .set({ workerId: null })
       .where(and(eq(trainingRuns.id, run.id), eq(trainingRuns.workerId, run.workerId!)));
-    taken += await ctx.queue.failActive(TRAINING_STEP, run.id, 'its worker stopped beating');
+    const failed = await ctx.queue.failActive(TRAINING_STEP, run.id, 'its worker stopped beating');
+    // No step was running: a training run's next step is a watchdog poll minutes out, and until
+    // a live worker claims the run no tracker polls it. Make that poll due now.
+    taken += failed > 0 ? failed : await ctx.queue.hurry(TRAINING_STEP, run.id);
   }
   // A worker killed after the queue handed it a step but before it recorded itself on the run
   // leaves an active job that no worker claims (workerId is null, often because the takeover
@@ -83,12 +86,12 @@ export async function reconcileRuns(ctx: ServiceContext): Promise<number> {
     .select({ id: trainingRuns.id, status: trainingRuns.status })
     .from(trainingRuns)
     .where(inArray(trainingRuns.status, [...ACTIVE_STATES]));
+  const pending = await ctx.queue.keysWithPendingJobs(TRAINING_STEP, active.map((r) => r.id));
   let revived = 0;
   for (const run of active) {
-    if ((await ctx.queue.pendingCount(TRAINING_STEP, run.id)) === 0) {
-      await continueRun(ctx, run.id, run.status as RunState);
-      revived++;
-    }
+    if (pending.has(run.id)) continue;
+    await continueRun(ctx, run.id, run.status as RunState);
+    revived++;
   }
   return revived;
 }

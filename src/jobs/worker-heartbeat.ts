@@ -12,6 +12,15 @@ export const HEARTBEAT_EVERY_MS = 5_000;
 /** A worker that has not beaten for this long is taken for dead. */
 export const HEARTBEAT_STALE_SECONDS = 20;
 
+/**
+ * Forgets every worker's beat. Only for the embedded database, where one process owns the data:
+ * at its start every other worker is dead, however recently it beat, and the reconciler's first
+ * pass must hand its runs on at once rather than after HEARTBEAT_STALE_SECONDS.
+ */
+export async function forgetAllWorkers(db: Db): Promise<void> {
+  await db.delete(workerHeartbeats);
+}
+
 export class WorkerHeartbeat {
   readonly id = randomUUID();
   private timer: NodeJS.Timeout | null = null;

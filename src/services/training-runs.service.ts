@@ -167,7 +167,7 @@ export async function getOwnedRun(db: Executor, ownerId: string, runId: string):
  * the machine and cancels at its next step.
  */
 export async function cancelRun(ctx: ServiceContext, ownerId: string, runId: string): Promise<TrainingRunRow> {
-  return inTransaction(ctx.db, async (tx) => {
+  return inTransaction(ctx.db, async (tx, afterCommit) => {
     const run = await getOwnedRun(tx, ownerId, runId);
     if (run.status === 'ready' || run.status === 'failed' || run.status === 'cancelled') {
       throw new AppError('invalid_transition', `The run is already ${run.status}.`);
@@ -188,6 +188,11 @@ export async function cancelRun(ctx: ServiceContext, ownerId: string, runId: str
       throw new AppError('invalid_transition', `The run is already ${now.status}.`);
     }
     await ctx.queue.send(TRAINING_STEP, { runId }, { key: runId, executor: tx });
+    // A training run's next step is a watchdog poll minutes out, and the send above is dropped
+    // while it waits (one queued job per run): once the flag is committed, bring that poll forward.
+    afterCommit(() => {
+      ctx.queue.hurry(TRAINING_STEP, runId).catch((err) => ctx.log(`[run ${runId}] could not hurry the cancel: ${(err as Error).message}`));
+    });
     return flagged;
   });
 }

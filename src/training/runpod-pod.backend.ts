@@ -22,6 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import pLimit from 'p-limit';
 import { ProviderError } from '../domain/errors.js';
 import { AitkJobDriver, type AitkRunData } from './aitoolkit/aitoolkit-job.driver.js';
 import { AitkUiClient } from './aitoolkit/aitoolkit-ui.client.js';
@@ -151,7 +152,29 @@ export class RunpodPodBackend implements TrainingBackend {
 
   async status(handle: TrainingHandle, signal?: AbortSignal): Promise<TrainingStatus> {
     const h = asPodHandle(handle);
-    const pod = await this.pods.getPod(h.podId, signal);
+    return this.statusOn(h, await this.pods.getPod(h.podId, signal), signal);
+  }
+
+  /**
+   * One pod listing for every run instead of a pod lookup each (RunPod's API is shared and rate
+   * limited; each pod's AI Toolkit UI is still asked on its own). A pod missing from the listing
+   * (created after it, or gone) is looked up alone, as `status` would; a failed listing only means
+   * every pod is.
+   */
+  async statusMany(handles: readonly TrainingHandle[], opts: { concurrency: number }): Promise<PromiseSettledResult<TrainingStatus>[]> {
+    const listed = new Map((await this.pods.listPods().catch(() => [])).map((p) => [p.id, p]));
+    const limit = pLimit(Math.max(1, opts.concurrency));
+    return Promise.allSettled(
+      handles.map((handle) =>
+        limit(async () => {
+          const h = asPodHandle(handle);
+          return this.statusOn(h, listed.get(h.podId) ?? (await this.pods.getPod(h.podId)));
+        }),
+      ),
+    );
+  }
+
+  private async statusOn(h: RunpodPodHandle, pod: RunpodPod | null, signal?: AbortSignal): Promise<TrainingStatus> {
     if (!pod || GONE_STATUSES.has(pod.status)) {
       throw new ProviderError(
         'preempted',
@@ -161,8 +184,14 @@ export class RunpodPodBackend implements TrainingBackend {
     }
     if (pod.status !== 'RUNNING') return this.starting(h, `Pod ${pod.status.toLowerCase()}`, true);
     const ui = this.uiClient(h);
-    const readiness = await ui.readiness(signal);
-    if (!readiness.ready) {
+    try {
+      return await this.driver.advance(ui, h, signal);
+    } catch (err) {
+      // The UI's readiness is asked only when talking to it failed: a healthy poll is one request
+      // to the pod instead of two. Up and answering, the failure is the job's and stands as it is.
+      if (signal?.aborted) throw err;
+      const readiness = await ui.readiness(signal);
+      if (readiness.ready) throw err;
       // While the container is young, an unanswered UI is still booting. Later it is a blip (the
       // proxy, a Next.js restart): a transient fault, not 'starting', which would show a running
       // job's progress falling back to step 0.
@@ -171,7 +200,6 @@ export class RunpodPodBackend implements TrainingBackend {
       }
       throw new ProviderError('transient', `AI Toolkit on pod ${h.podId} is not answering: ${readiness.reason}`, RUNPOD_PROVIDER);
     }
-    return this.driver.advance(ui, h, signal);
   }
 
   async download(handle: TrainingHandle, artifact: TrainingArtifact, signal?: AbortSignal): Promise<Readable> {

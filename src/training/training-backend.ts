@@ -104,6 +104,13 @@ export interface TrainingBackend {
   readonly id: string;
   submit(spec: TrainingJobSpec, signal?: AbortSignal): Promise<TrainingHandle>;
   status(handle: TrainingHandle, signal?: AbortSignal): Promise<TrainingStatus>;
+  /**
+   * Optional: the statuses of many runs at once, in the order given, each settled as `status`
+   * would have settled alone. For the worker's tracker, which asks about every run it holds each
+   * poll interval: a provider with a list call answers with one request where `status` makes one
+   * per run. At most `concurrency` requests are in flight.
+   */
+  statusMany?(handles: readonly TrainingHandle[], opts: { concurrency: number }): Promise<PromiseSettledResult<TrainingStatus>[]>;
   download(handle: TrainingHandle, artifact: TrainingArtifact, signal?: AbortSignal): Promise<Readable>;
   cancel(handle: TrainingHandle): Promise<void>;
   release(handle: TrainingHandle): Promise<ReleaseReport>;

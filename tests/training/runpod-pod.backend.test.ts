@@ -13,7 +13,7 @@ import { inspectLora, verifyLora } from '../../src/lora/lora-inspect.js';
 import { readSafetensorsStream } from '../../src/lora/safetensors.reader.js';
 import { AitkUiClient } from '../../src/training/aitoolkit/aitoolkit-ui.client.js';
 import { RunpodPodBackend, type RunpodPodHandle } from '../../src/training/runpod-pod.backend.js';
-import type { TrainingArtifact } from '../../src/training/training-backend.js';
+import type { TrainingArtifact, TrainingStatus } from '../../src/training/training-backend.js';
 import { pollUntil, specFor, startDatasetStore, type DatasetStore } from './helpers/training-test-kit.js';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
@@ -146,6 +146,49 @@ describe('RunpodPodBackend on the emulator', () => {
     expect(emu.snapshot().jobs.find((j) => j.name === h.jobName)?.status).toBe('stopped');
     await backend.release(h);
     expectReleased(h);
+  });
+
+  it('answers many statuses with one pod listing and one request to each healthy pod', async () => {
+    const requests: string[] = [];
+    const counting = new RunpodPodBackend({
+      apiKey: 'emulator-key',
+      apiBaseUrl: emu.runpodApiUrl,
+      proxyUrlTemplate: emu.podProxyUrlTemplate,
+      gpuTypeIds: ['NVIDIA GeForce RTX 4090'],
+      requestTimeoutMs: 10_000,
+      emulated: true,
+      fetch: (input, init) => {
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        requests.push(`${init?.method ?? 'GET'} ${url.pathname}`);
+        return fetch(input, init);
+      },
+    });
+    const slow = { recipe: { ...specFor(store, 'flux-dev').recipe, steps: 400 } };
+    const running = await Promise.all([specFor(store, 'flux-dev', slow), specFor(store, 'flux-dev', slow)].map((s) => counting.submit(s)));
+    for (const h of running) await pollUntil(counting, h, ['running']);
+    const gone = await counting.submit(specFor(store, 'flux-dev'));
+    await counting.release(gone);
+
+    requests.length = 0;
+    const many = await counting.statusMany([running[0]!, gone, running[1]!], { concurrency: 2 });
+    expect(requests.filter((r) => r === 'GET /v2/pods')).toHaveLength(1);
+    // Each running pod's UI was asked once (its job list), and no pod was looked up alone except
+    // the released one, which the listing no longer shows as alive.
+    expect(requests.filter((r) => r.endsWith('/api/auth'))).toHaveLength(0);
+    expect(requests.filter((r) => r.endsWith('/api/jobs'))).toHaveLength(2);
+    expect(requests.filter((r) => r.startsWith('GET /v2/pods/') && !r.endsWith(gone.podId))).toHaveLength(0);
+
+    expect(many.map((m) => m.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const alone = await Promise.allSettled([running[0]!, gone, running[1]!].map((h) => counting.status(h)));
+    for (const i of [0, 2]) {
+      const [a, b] = [many[i], alone[i]] as PromiseFulfilledResult<TrainingStatus>[];
+      expect(a!.value.state).toBe('running');
+      expect(b!.value.state).toBe(a!.value.state);
+      expect(b!.value.progress.totalSteps).toBe(a!.value.progress.totalSteps);
+    }
+    expect((many[1] as PromiseRejectedResult).reason).toMatchObject({ kind: 'preempted' });
+    expect((alone[1] as PromiseRejectedResult).reason).toMatchObject({ kind: 'preempted' });
+    for (const h of running) await counting.release(h);
   });
 
   it('classifies a provider 503 as transient and carries on', async () => {
