@@ -10,7 +10,7 @@
  */
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { benchPostgresServer, createBenchDatabase, seedCharacters, startBenchApp, type BenchRow } from './bench-kit.js';
+import { benchPostgresServer, seedCharacters, startBenchApp, type BenchRow } from './bench-kit.js';
 
 function cannon(url: string, headers: Record<string, string>, seconds: number, rate?: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -18,8 +18,8 @@ function cannon(url: string, headers: Record<string, string>, seconds: number, r
   });
 }
 
-async function statusReads(label: string, env: Record<string, string>, seconds: number, reference: autocannon.Result): Promise<BenchRow[]> {
-  const b = await startBenchApp({ LIKENESS_EMULATOR_TRAIN_SECONDS: '3600', LIKENESS_POLL_SECONDS: '5', ...env });
+async function statusReads(label: string, databaseServer: string | undefined, seconds: number, reference: autocannon.Result): Promise<BenchRow[]> {
+  const b = await startBenchApp({ LIKENESS_EMULATOR_TRAIN_SECONDS: '3600', LIKENESS_POLL_SECONDS: '5' }, { databaseServer });
   try {
     const { token, characterIds } = await seedCharacters(b, 1);
     const run = await b.call('POST', `/v1/characters/${characterIds[0]}/lora/train`, token, {});
@@ -51,9 +51,9 @@ export async function runApiLatencyBench(opts: { quick: boolean }): Promise<Benc
     const address = trivial.server.address() as { port: number };
     await cannon(`http://127.0.0.1:${address.port}/ping`, {}, 1);
     const ref = await cannon(`http://127.0.0.1:${address.port}/ping`, {}, seconds);
-    rows.push(...(await statusReads('PGlite', {}, seconds, ref)));
+    rows.push(...(await statusReads('PGlite', undefined, seconds, ref)));
     const server = benchPostgresServer();
-    if (server) rows.push(...(await statusReads('PostgreSQL', { DATABASE_URL: await createBenchDatabase(server) }, seconds, ref)));
+    if (server) rows.push(...(await statusReads('PostgreSQL', server, seconds, ref)));
     else rows.push({ name: 'status reads on PostgreSQL: not measured (no server: set LIKENESS_BENCH_DATABASE_URL or install postgresql)', value: NaN, unit: 'ms' });
   } finally {
     await trivial.close();

@@ -7,9 +7,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config/config.js';
 import { startLikeness, type RunningLikeness } from '../src/app/likeness.app.js';
+import { createScratchDatabase } from '../src/db/scratch-database.js';
 
 export interface BenchRow {
   name: string;
@@ -26,12 +28,24 @@ export const BENCH_ADMIN = 'bench-admin-token-0123456789abcdef';
 export interface BenchApp {
   app: RunningLikeness;
   url: string;
+  /** The data directory (embedded database, files): another BenchApp can open it after close. */
+  dataDir: string;
   call<T = any>(method: string, p: string, token: string, body?: unknown, form?: FormData): Promise<T>;
-  close(): Promise<void>;
+  /** Stops Likeness; removes what it created unless `keepData` (the caller's dataDir is kept). */
+  close(opts?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startBenchApp(env: Record<string, string>): Promise<BenchApp> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'likeness-bench-'));
+export interface BenchAppOptions {
+  /** On a fresh database of this PostgreSQL server (dropped on close); else embedded PGlite. */
+  databaseServer?: string;
+  /** Open the data of a BenchApp closed with `keepData` (a restart), instead of a new folder. */
+  dataDir?: string;
+}
+
+/** A Likeness for measuring, so runs of the bench never see each other's data or queues. */
+export async function startBenchApp(env: Record<string, string>, opts: BenchAppOptions = {}): Promise<BenchApp> {
+  const dir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'likeness-bench-')));
+  const database = opts.databaseServer ? await createScratchDatabase(opts.databaseServer, 'lk_bench') : null;
   const config = loadConfig({
     PORT: '0',
     LIKENESS_DATA_DIR: dir,
@@ -44,13 +58,14 @@ export async function startBenchApp(env: Record<string, string>): Promise<BenchA
     LIKENESS_MAX_GENERATIONS_PER_MINUTE: '0',
     LIKENESS_TRAIN_RANK: '1',
     ...env,
+    ...(database ? { DATABASE_URL: database.url } : {}),
   });
   const app = await startLikeness(config, { api: true, worker: true, log: () => undefined });
   const url = app.url!;
-  const database = env.DATABASE_URL;
   return {
     app,
     url,
+    dataDir: dir,
     async call(method, p, token, body, form) {
       const res = await fetch(`${url}${p}`, {
         method,
@@ -61,10 +76,11 @@ export async function startBenchApp(env: Record<string, string>): Promise<BenchA
       if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${JSON.stringify(json)}`);
       return json;
     },
-    async close() {
+    async close({ keepData = false } = {}) {
       await app.close();
-      if (database) await dropDatabase(database);
-      await rm(dir, { recursive: true, force: true });
+      if (keepData) return;
+      await database?.drop();
+      if (!opts.dataDir) await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -83,30 +99,6 @@ export function benchPostgresServer(): string | null {
   return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 }
 
-/** A fresh database on `server`, so runs of the bench never see each other's queues. */
-export async function createBenchDatabase(server: string): Promise<string> {
-  const { default: pg } = await import('pg');
-  const name = `lk_bench_${Math.random().toString(36).slice(2, 10)}`;
-  const c = new pg.Client({ connectionString: server });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(databaseUrl: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const url = new URL(databaseUrl);
-  const name = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const c = new pg.Client({ connectionString: url.toString() });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await c.end();
-}
-
 let photos: Buffer[] | null = null;
 /** Five distinct 96 px photos (noise), enough for the basic checks with identity off. */
 export async function syntheticPhotos(): Promise<Buffer[]> {
@@ -121,19 +113,23 @@ export async function syntheticPhotos(): Promise<Buffer[]> {
   return photos;
 }
 
-/** A user with credits and `n` characters, each with five accepted images. */
+/** A user with credits and `n` characters, each with five accepted images (8 created at once). */
 export async function seedCharacters(b: BenchApp, n: number): Promise<{ token: string; characterIds: string[] }> {
   const user = await b.call('POST', '/v1/users', BENCH_ADMIN, { name: 'bench' });
   await b.call('POST', `/v1/users/${user.id}/credits`, BENCH_ADMIN, { amount: 1_000_000_000, reason: 'bench' });
   const imgs = await syntheticPhotos();
-  const characterIds: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const c = await b.call('POST', '/v1/characters', user.token, { name: `bench ${i}` });
-    const form = new FormData();
-    imgs.forEach((img, k) => form.append('files', new Blob([new Uint8Array(img)], { type: 'image/jpeg' }), `p${k}.jpg`));
-    await b.call('POST', `/v1/characters/${c.id}/images`, user.token, undefined, form);
-    characterIds.push(c.id);
-  }
+  const limit = pLimit(8);
+  const characterIds = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      limit(async () => {
+        const c = await b.call('POST', '/v1/characters', user.token, { name: `bench ${i}` });
+        const form = new FormData();
+        imgs.forEach((img, k) => form.append('files', new Blob([new Uint8Array(img)], { type: 'image/jpeg' }), `p${k}.jpg`));
+        await b.call('POST', `/v1/characters/${c.id}/images`, user.token, undefined, form);
+        return c.id as string;
+      }),
+    ),
+  );
   return { token: user.token, characterIds };
 }
 

@@ -13,11 +13,13 @@ import type { BenchRow } from './bench-kit.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+/** `--tracking-sizes=1000`: the tracking suite at these sizes only (profiling one size). */
+const trackingSizes = process.argv.find((a) => a.startsWith('--tracking-sizes='))?.slice(17).split(',').map(Number);
 
 const SUITES: Array<[string, () => Promise<BenchRow[]>]> = [
   ['orchestration', () => runOrchestrationBench({ quick })],
   ['api', () => runApiLatencyBench({ quick })],
-  ['tracking', () => runTrackingBench({ quick })],
+  ['tracking', () => runTrackingBench({ quick, sizes: trackingSizes })],
   ['identity', async () => (await runIdentityBench({ quick })).map((r) => (r.target ? { ...r, meets: r.value >= 30 } : r)) as BenchRow[]],
   ['workflow', async () => (await runWorkflowBench()) as BenchRow[]],
 ];

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import sharp from 'sharp';
+import { createScratchDatabase } from '../src/db/scratch-database.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ADMIN = 'chaos-admin-token-0123456789abcdef';
@@ -70,11 +71,8 @@ async function until(url: string): Promise<void> {
 
 async function main() {
   const server = process.env.DATABASE_URL ?? execFileSync('bash', [path.join(ROOT, 'scripts/pg-test-server.sh')], { encoding: 'utf8' }).trim();
-  const dbName = `lk_chaos_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = Object.assign(new URL(server), { pathname: `/${dbName}` }).toString();
+  const database = await createScratchDatabase(server, 'lk_chaos');
+  const dbUrl = database.url;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'likeness-chaos-'));
   const emuPort = await freePort();
   const apiPort = await freePort();
@@ -222,8 +220,7 @@ async function main() {
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await sleep(300);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await database.drop().catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   }
 }

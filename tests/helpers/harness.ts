@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/config.js';
 import { startLikeness, type RunningLikeness } from '../../src/app/likeness.app.js';
+import { createScratchDatabase, type ScratchDatabase } from '../../src/db/scratch-database.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FACES = path.resolve(ROOT, '../shared/data/faces-bbt');
@@ -44,26 +45,9 @@ export interface Harness {
  * With LIKENESS_TEST_DATABASE_URL set (CI sets it for the PostgreSQL pass), each harness gets a
  * database of its own on that server, so test files running in parallel never share a queue.
  */
-export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> } | null> {
+export async function freshDatabase(): Promise<ScratchDatabase | null> {
   const server = process.env.LIKENESS_TEST_DATABASE_URL;
-  if (!server) return null;
-  const { default: pg } = await import('pg');
-  const name = `lk_test_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: server });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  return server ? createScratchDatabase(server, 'lk_test') : null;
 }
 
 export interface HarnessOptions {
