@@ -1,7 +1,9 @@
 /**
  * Identity engine throughput on this machine: faces per second for detect + align + embed (all
  * workers busy), with and without the mirror-averaged embedding, and dataset checks per second on
- * 1024 px images. Uses ../shared/data/faces-bbt; returns no rows (and says why) without it.
+ * 1024 px images; plus the CPU time per image of a single worker, which (unlike the rates) does not
+ * depend on what else the machine is running. Uses ../shared/data/faces-bbt; returns no rows (and
+ * says why) without it.
  * Rows are {name, value, unit}, printed by `npm run bench`; runnable alone:
  *   npx tsx bench/identity.bench.ts
  */
@@ -41,6 +43,24 @@ async function facesPerSecond(engine: IdentityEngine, images: Buffer[], rounds: 
   return Math.round((faces / ((performance.now() - start) / 1000)) * 10) / 10;
 }
 
+/**
+ * Process CPU time per image with one worker, after a warm-up pass. The main thread only queues
+ * work, so this is the worker's cost (plus sharp's decode threads): 1000 / value is the faces/s
+ * one free core can sustain on these single-face crops.
+ */
+async function cpuMsPerImage(images: Buffer[], rounds: number): Promise<number> {
+  const engine = await createIdentityEngine({ workers: 1 });
+  try {
+    await Promise.all(images.map((b) => engine.analyze(b)));
+    const before = process.cpuUsage();
+    for (let r = 0; r < rounds; r++) await Promise.all(images.map((b) => engine.analyze(b)));
+    const used = process.cpuUsage(before);
+    return Math.round(((used.user + used.system) / 1000 / (images.length * rounds)) * 10) / 10;
+  } finally {
+    await engine.close();
+  }
+}
+
 export async function runIdentityBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
   if (!existsSync(FACES)) {
     console.warn(`identity bench skipped: ${FACES} is absent`);
@@ -75,6 +95,13 @@ export async function runIdentityBench(opts: { quick?: boolean } = {}): Promise<
     } finally {
       await engine.close();
     }
+  }
+  if (!opts.quick) {
+    rows.push({
+      name: 'CPU per image, 1 worker, detect+align+embed (mirror-averaged), faces-bbt 150 px crops',
+      value: await cpuMsPerImage(images, 2),
+      unit: 'ms/image',
+    });
   }
   return rows;
 }

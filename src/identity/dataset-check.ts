@@ -85,7 +85,9 @@ async function measure(engine: IdentityEngine, img: { id: string; bytes: Uint8Ar
     recognizerId: engine.recognizerId,
   };
   try {
-    await sharp(img.bytes, { failOn: 'error' }).stats();
+    // A full decode at the engine's strictness. (`.stats()` decodes as fully, but also computes
+    // per-channel statistics nobody reads: ~3x the CPU of a plain decode on a 1024 px JPEG.)
+    await sharp(img.bytes, { failOn: 'error' }).raw().toBuffer();
   } catch (err) {
     verdict.reasons.push({ code: 'decode_failed', message: `the file is not a readable image (${(err as Error).message})` });
     return verdict;

@@ -11,7 +11,7 @@
  * added because each found some of those 13.
  */
 import sharp from 'sharp';
-import type { FaceApi, FaceApiDetection } from './faceapi-runtime.js';
+import type { FaceApi, FaceApiDetection, FaceApiFaceDetection } from './faceapi-runtime.js';
 import type { DetectionAttempt, FaceBox, Landmarks5 } from './identity.types.js';
 import { landmarks5From68 } from './face-alignment.js';
 
@@ -92,14 +92,56 @@ function tinyInputSize(img: RgbImage): number {
   return Math.min(608, Math.max(160, side));
 }
 
-async function runStep(faceapi: FaceApi, img: RgbImage, step: DetectionStep): Promise<FaceApiDetection[]> {
-  const options =
-    step.detector === 'tiny-face-detector'
-      ? new faceapi.TinyFaceDetectorOptions({ inputSize: tinyInputSize(img), scoreThreshold: step.minConfidence })
-      : new faceapi.SsdMobilenetv1Options({ minConfidence: step.minConfidence, maxResults: 50 });
+/**
+ * Tiny-detector steps on the same frame differ only in their threshold: the network sees the same
+ * pixels at the same input size, so it runs once per frame, at the lowest threshold of the chain's
+ * steps on that frame, and each step keeps the detections above its own threshold. This is exactly
+ * what a run at the higher threshold returns: face-api keeps a box when its score is above the
+ * threshold, then applies greedy non-maximum suppression, where a box is only ever dropped for a
+ * higher-scoring one. Landmarks are computed for the kept detections only. SSD steps are not
+ * shared: the chain's two SSD steps use different frames.
+ */
+type TinyRuns = Map<string, FaceApiFaceDetection[]>;
+
+function frameKey(step: DetectionStep): string {
+  return `${step.padding}/${step.padMode}`;
+}
+
+/** Lowest tiny-detector threshold per frame over the whole chain. */
+function tinyThresholds(chain: readonly DetectionStep[]): Map<string, number> {
+  const floors = new Map<string, number>();
+  for (const step of chain) {
+    if (step.detector !== 'tiny-face-detector') continue;
+    const key = frameKey(step);
+    floors.set(key, Math.min(floors.get(key) ?? Infinity, step.minConfidence));
+  }
+  return floors;
+}
+
+async function runStep(
+  faceapi: FaceApi,
+  img: RgbImage,
+  step: DetectionStep,
+  tinyRuns: TinyRuns,
+  tinyFloors: Map<string, number>,
+): Promise<FaceApiDetection[]> {
   const input = faceapi.tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
   try {
-    return await faceapi.detectAllFaces(input, options).withFaceLandmarks();
+    let found: FaceApiFaceDetection[];
+    if (step.detector === 'tiny-face-detector') {
+      const key = frameKey(step);
+      let all = tinyRuns.get(key);
+      if (!all) {
+        const scoreThreshold = tinyFloors.get(key) ?? step.minConfidence;
+        all = await faceapi.detectAllFaces(input, new faceapi.TinyFaceDetectorOptions({ inputSize: tinyInputSize(img), scoreThreshold }));
+        tinyRuns.set(key, all);
+      }
+      found = all.filter((d) => d.score > step.minConfidence);
+    } else {
+      found = await faceapi.detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: step.minConfidence, maxResults: 50 }));
+    }
+    if (found.length === 0) return [];
+    return await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve(found.map((detection) => ({ detection }))), input, false);
   } finally {
     input.dispose();
   }
@@ -108,15 +150,17 @@ async function runStep(faceapi: FaceApi, img: RgbImage, step: DetectionStep): Pr
 export async function detectFaces(faceapi: FaceApi, img: RgbImage, opts: DetectionOptions = DEFAULT_DETECTION_OPTIONS): Promise<DetectionResult> {
   const attempts: DetectionAttempt[] = [];
   const padded = new Map<string, { image: RgbImage; offset: number }>();
+  const tinyRuns: TinyRuns = new Map();
+  const tinyFloors = tinyThresholds(opts.chain);
   for (const step of opts.chain) {
     const started = performance.now();
-    const key = `${step.padding}/${step.padMode}`;
+    const key = frameKey(step);
     let frame = padded.get(key);
     if (!frame) {
       frame = await padImage(img, step.padding, step.padMode);
       padded.set(key, frame);
     }
-    const raw = await runStep(faceapi, frame.image, step);
+    const raw = await runStep(faceapi, frame.image, step, tinyRuns, tinyFloors);
     const faces = keepFaces(raw, frame.offset, img, opts);
     attempts.push({
       step: step.step,

@@ -1,13 +1,14 @@
 /**
- * Worker-side embedders: an aligned chip (interleaved RGB floats 0..255, the recogniser's input
- * size) in, an L2-normalised vector out. onnxruntime-node is imported only when an ONNX recogniser
- * is configured, so the default path never loads its native binding.
+ * Worker-side embedders: aligned chips (interleaved RGB floats 0..255, the recogniser's input
+ * size) in, one L2-normalised vector per chip out. onnxruntime-node is imported only when an ONNX
+ * recogniser is configured, so the default path never loads its native binding.
  */
 import type { FaceApi } from './faceapi-runtime.js';
 import type { OnnxRecognizerConfig, ResolvedRecognizer } from './recognizer.config.js';
 import { recognizerInput } from './recognizer.config.js';
 
-export type Embedder = (chip: Float32Array) => Promise<Float32Array>;
+/** Vectors in the order of the chips. */
+export type Embedder = (chips: readonly Float32Array[]) => Promise<Float32Array[]>;
 
 export function l2normalize(v: ArrayLike<number>): Float32Array {
   let sum = 0;
@@ -21,13 +22,17 @@ export function l2normalize(v: ArrayLike<number>): Float32Array {
 export async function createEmbedder(recognizer: ResolvedRecognizer, faceapi: FaceApi): Promise<Embedder> {
   if (recognizer.kind === 'onnx') return createOnnxEmbedder(recognizer);
   const { width, height } = recognizerInput(recognizer);
-  return async (chip) => {
-    const input = faceapi.tf.tensor3d(chip, [height, width, 3], 'float32');
+  // All chips go through the network as one batch: a face and its mirror in one call cost ~17 %
+  // less than two calls (per-op overhead is paid once), and the batched vectors are bit-identical
+  // to one-at-a-time ones (measured on the wasm backend).
+  return async (chips) => {
+    if (chips.length === 0) return [];
+    const inputs = chips.map((chip) => faceapi.tf.tensor3d(chip, [height, width, 3], 'float32'));
     try {
-      const out = await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(input);
-      return l2normalize(Array.isArray(out) ? out[0]! : out);
+      const out = await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(inputs.length === 1 ? inputs[0]! : inputs);
+      return (Array.isArray(out) ? out : [out]).map(l2normalize);
     } finally {
-      input.dispose();
+      for (const input of inputs) input.dispose();
     }
   };
 }
@@ -59,11 +64,16 @@ async function createOnnxEmbedder(c: OnnxRecognizerConfig): Promise<Embedder> {
   if (!inputName || !outputName) throw new Error(`ONNX model ${c.modelPath} has no input or output`);
   if (!session.outputNames.includes(outputName)) throw new Error(`ONNX model has no output named ${outputName}`);
   const dims = c.layout === 'nchw' ? [1, 3, c.inputHeight, c.inputWidth] : [1, c.inputHeight, c.inputWidth, 3];
-  return async (chip) => {
-    const feeds = { [inputName]: new ort.Tensor('float32', onnxInputTensorData(chip, c), dims) };
-    const result = await session.run(feeds);
-    const out = result[outputName];
-    if (!out || out.type !== 'float32') throw new Error(`ONNX output ${outputName} is not float32`);
-    return l2normalize(out.data as Float32Array);
+  // One chip per run: an operator's export may fix the batch dimension at 1.
+  return async (chips) => {
+    const vectors: Float32Array[] = [];
+    for (const chip of chips) {
+      const feeds = { [inputName]: new ort.Tensor('float32', onnxInputTensorData(chip, c), dims) };
+      const result = await session.run(feeds);
+      const out = result[outputName];
+      if (!out || out.type !== 'float32') throw new Error(`ONNX output ${outputName} is not float32`);
+      vectors.push(l2normalize(out.data as Float32Array));
+    }
+    return vectors;
   };
 }

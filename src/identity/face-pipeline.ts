@@ -77,11 +77,10 @@ export function createPipeline(faceapi: FaceApi, recognizer: ResolvedRecognizer,
       const analyzed = [];
       for (const face of faces) {
         const chip = alignFace(image.data, image.width, image.height, face.landmarks, input.template, input.width, input.height);
-        let embedding = await embed(chip);
-        if (opts.flipAverage) {
-          const mirrored = await embed(mirrorChip(chip, input.width, input.height));
-          embedding = l2normalize(embedding.map((v, i) => v + mirrored[i]!));
-        }
+        // The chip and its mirror go to the recogniser as one batch of two.
+        const vectors = await embed(opts.flipAverage ? [chip, mirrorChip(chip, input.width, input.height)] : [chip]);
+        const [own, mirrored] = vectors as [Float32Array, Float32Array | undefined];
+        const embedding = mirrored ? l2normalize(own.map((v, i) => v + mirrored[i]!)) : own;
         const unscale = (p: Point): Point => [p[0] / scale, p[1] / scale];
         analyzed.push({
           box: {

@@ -11,6 +11,8 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { TfKernelRegistry } from './wasm-copy-kernels.js';
+import { installFastWasmCopyKernels } from './wasm-copy-kernels.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,13 +32,16 @@ export interface TfTensor {
 
 interface Rect { x: number; y: number; width: number; height: number }
 interface Pt { x: number; y: number }
+export interface FaceApiFaceDetection {
+  score: number;
+  box: Rect;
+}
 export interface FaceApiDetection {
-  detection: { score: number; box: Rect };
+  detection: FaceApiFaceDetection;
   landmarks: { positions: Pt[] };
 }
-interface DetectionTask {
-  withFaceLandmarks(): Promise<FaceApiDetection[]>;
-}
+/** Awaiting it gives the detections (face-api's task is a thenable). */
+type DetectionTask = PromiseLike<FaceApiFaceDetection[]>;
 interface Net { loadFromDisk(dir: string): Promise<void>; isLoaded: boolean }
 
 /** The narrow part of face-api this module uses. */
@@ -47,11 +52,17 @@ export interface FaceApi {
     ssdMobilenetv1: Net;
     tinyFaceDetector: Net;
     faceLandmark68Net: Net;
-    faceRecognitionNet: Net & { computeFaceDescriptor(input: TfTensor): Promise<Float32Array | Float32Array[]> };
+    faceRecognitionNet: Net & { computeFaceDescriptor(input: TfTensor | TfTensor[]): Promise<Float32Array | Float32Array[]> };
   };
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults?: number }) => object;
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => object;
   detectAllFaces(input: TfTensor, options: object): DetectionTask;
+  /** The landmark step of `detectAllFaces(...).withFaceLandmarks()`, on detections given to it. */
+  DetectAllFaceLandmarksTask: new (
+    detections: Promise<{ detection: FaceApiFaceDetection }[]>,
+    input: TfTensor,
+    useTinyLandmarkNet: boolean,
+  ) => PromiseLike<FaceApiDetection[]>;
 }
 
 let loading: Promise<FaceApi> | undefined;
@@ -114,6 +125,7 @@ async function load(): Promise<FaceApi> {
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
   if (!(await faceapi.tf.setBackend('wasm'))) throw new Error('the TensorFlow.js wasm backend did not start');
   await faceapi.tf.ready();
+  installFastWasmCopyKernels(faceapi.tf as unknown as TfKernelRegistry);
   const dir = faceApiModelDir();
   await Promise.all([
     faceapi.nets.ssdMobilenetv1.loadFromDisk(dir),
