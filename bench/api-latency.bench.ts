@@ -12,11 +12,16 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { benchPostgresServer, seedCharacters, startBenchApp, type BenchRow } from './bench-kit.js';
 
-function cannon(url: string, headers: Record<string, string>, seconds: number, rate?: number): Promise<autocannon.Result> {
+/** `load`: seconds of load, or `{ requests }` for a fixed count (warm-ups). */
+function cannon(url: string, headers: Record<string, string>, load: number | { requests: number }, rate?: number): Promise<autocannon.Result> {
+  const size = typeof load === 'number' ? { duration: load } : { amount: load.requests };
   return new Promise((resolve, reject) => {
-    autocannon({ url, headers, connections: 10, duration: seconds, overallRate: rate, workers: 1 }, (err, res) => (err ? reject(err) : resolve(res)));
+    autocannon({ url, headers, connections: 10, ...size, overallRate: rate, workers: 1 }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
+
+/** Enough requests to compile the route and fill the token cache, without a second of load. */
+const WARM_UP = { requests: 500 };
 
 async function statusReads(label: string, databaseServer: string | undefined, seconds: number, reference: autocannon.Result): Promise<BenchRow[]> {
   const b = await startBenchApp({ LIKENESS_EMULATOR_TRAIN_SECONDS: '3600', LIKENESS_POLL_SECONDS: '5' }, { databaseServer });
@@ -25,8 +30,7 @@ async function statusReads(label: string, databaseServer: string | undefined, se
     const run = await b.call('POST', `/v1/characters/${characterIds[0]}/lora/train`, token, {});
     const url = `${b.url}/v1/training-runs/${run.id}`;
     const headers = { authorization: `Bearer ${token}` };
-    // Warm-up: first requests compile routes and fill the token cache.
-    await cannon(url, headers, 1);
+    await cannon(url, headers, WARM_UP);
     const ours = await cannon(url, headers, seconds);
     const at500 = await cannon(url, headers, seconds, 500);
     if (ours.non2xx > 0 || at500.non2xx > 0) throw new Error(`status reads failed: ${ours.non2xx + at500.non2xx} non-2xx answers`);
@@ -42,14 +46,14 @@ async function statusReads(label: string, databaseServer: string | undefined, se
 }
 
 export async function runApiLatencyBench(opts: { quick: boolean }): Promise<BenchRow[]> {
-  const seconds = opts.quick ? 2 : 8;
+  const seconds = opts.quick ? 2 : 6;
   const trivial = Fastify();
   trivial.get('/ping', async () => ({ ok: true }));
   await trivial.listen({ host: '127.0.0.1', port: 0 });
   const rows: BenchRow[] = [];
   try {
     const address = trivial.server.address() as { port: number };
-    await cannon(`http://127.0.0.1:${address.port}/ping`, {}, 1);
+    await cannon(`http://127.0.0.1:${address.port}/ping`, {}, WARM_UP);
     const ref = await cannon(`http://127.0.0.1:${address.port}/ping`, {}, seconds);
     rows.push(...(await statusReads('PGlite', undefined, seconds, ref)));
     const server = benchPostgresServer();

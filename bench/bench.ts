@@ -49,7 +49,8 @@ const table = rows.map((r) => ({
   value: fmt(r.value),
   unit: r.unit,
   reference: r.reference ? `${fmt(r.reference.value)} (${r.reference.name})` : '',
-  ratio: r.reference ? `${fmt(r.value / r.reference.value)}x` : '',
+  // A reference of 0 (a p50 under autocannon's 1 ms resolution) has no meaningful ratio.
+  ratio: r.reference && Number.isFinite(r.value / r.reference.value) ? `${fmt(r.value / r.reference.value)}x` : '',
   target: r.target ?? '',
   meets: r.meets === undefined ? '' : r.meets ? 'yes' : 'NO',
 }));

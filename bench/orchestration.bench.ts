@@ -28,8 +28,8 @@ export async function runOrchestrationBench(opts: { quick: boolean }): Promise<B
     LIKENESS_TRAIN_STEPS: '10',
   });
   try {
-    const sequential = opts.quick ? 3 : 15;
-    const concurrent = opts.quick ? 5 : 30;
+    const sequential = opts.quick ? 3 : 12;
+    const concurrent = opts.quick ? 5 : 20;
     const { token, characterIds } = await seedCharacters(b, sequential + concurrent);
     const call = (m: string, p: string, body?: unknown) => b.call(m, p, token, body);
 

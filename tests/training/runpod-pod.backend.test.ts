@@ -12,7 +12,7 @@ import { startEmulator } from '../../src/emulator/index.js';
 import { inspectLora, verifyLora } from '../../src/lora/lora-inspect.js';
 import { readSafetensorsStream } from '../../src/lora/safetensors.reader.js';
 import { AitkUiClient } from '../../src/training/aitoolkit/aitoolkit-ui.client.js';
-import { RunpodPodBackend, type RunpodPodHandle } from '../../src/training/runpod-pod.backend.js';
+import { RunpodPodBackend, type RunpodPodBackendOptions, type RunpodPodHandle } from '../../src/training/runpod-pod.backend.js';
 import type { TrainingArtifact, TrainingStatus } from '../../src/training/training-backend.js';
 import { pollUntil, specFor, startDatasetStore, type DatasetStore } from './helpers/training-test-kit.js';
 
@@ -26,15 +26,21 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'likeness-emu-runpod-'));
   emu = await startEmulator({ dataDir, trainSeconds: 4, bootSeconds: 0.5 });
   store = await startDatasetStore();
-  backend = new RunpodPodBackend({
+  backend = podBackend();
+});
+
+/** The backend on the emulator, as the product configures it for emulated runs. */
+function podBackend(over: Partial<RunpodPodBackendOptions> = {}): RunpodPodBackend {
+  return new RunpodPodBackend({
     apiKey: 'emulator-key',
     apiBaseUrl: emu.runpodApiUrl,
     proxyUrlTemplate: emu.podProxyUrlTemplate,
     gpuTypeIds: ['NVIDIA GeForce RTX 4090'],
     requestTimeoutMs: 10_000,
     emulated: true,
+    ...over,
   });
-});
+}
 
 afterAll(async () => {
   await emu?.close();
@@ -150,13 +156,7 @@ describe('RunpodPodBackend on the emulator', () => {
 
   it('answers many statuses with one pod listing and one request to each healthy pod', async () => {
     const requests: string[] = [];
-    const counting = new RunpodPodBackend({
-      apiKey: 'emulator-key',
-      apiBaseUrl: emu.runpodApiUrl,
-      proxyUrlTemplate: emu.podProxyUrlTemplate,
-      gpuTypeIds: ['NVIDIA GeForce RTX 4090'],
-      requestTimeoutMs: 10_000,
-      emulated: true,
+    const counting = podBackend({
       fetch: (input, init) => {
         const url = new URL(input instanceof Request ? input.url : String(input));
         requests.push(`${init?.method ?? 'GET'} ${url.pathname}`);
