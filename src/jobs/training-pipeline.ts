@@ -1,9 +1,11 @@
 /**
  * The training pipeline in one place: which step runs in which state, and what happens when a
  * step fails. Each queue job advances one run by one step; the step enqueues the next one in the
- * same transaction as its state change.
+ * same transaction as its state change. While a run trains, its worker's tracker
+ * (training-tracker.ts) polls it with every other run it holds and wakes its poll step on news;
+ * the step's own next poll is only a watchdog.
  *
- *   queued (held while the daily GPU budget is used up) -> preparing -> submitting -> training (poll, poll, ...) -> finalizing -> ready
+ *   queued (held while the daily GPU budget is used up) -> preparing -> submitting -> training (tracked; poll on news) -> finalizing -> ready
  *                               ^             |
  *                               +-- preempted +      any step: fault -> retry / new attempt / failed
  *                                                    cancel requested -> cancelled

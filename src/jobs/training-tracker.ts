@@ -14,7 +14,8 @@
  * is left to its step job, so the backoff is not cut short.
  *
  * Several workers: each tracks the runs it holds (`worker_id`, claimed by every step), so no run is
- * polled twice; a dead worker's runs are picked up by whichever worker runs their watchdog poll.
+ * polled twice. A dead worker's runs are handed on by the reconciler, which makes their watchdog
+ * poll due now; the worker that runs it claims the run, and its tracker polls it from then on.
  */
 import pLimit from 'p-limit';
 import { listTrackedRuns, recordProgress, type ProgressUpdate, type TrackedRun } from '../db/training-runs.repo.js';
