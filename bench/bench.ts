@@ -21,7 +21,7 @@ const SUITES: Array<[string, () => Promise<BenchRow[]>]> = [
   ['api', () => runApiLatencyBench({ quick })],
   ['tracking', () => runTrackingBench({ quick, sizes: trackingSizes })],
   ['identity', async () => (await runIdentityBench({ quick })).map((r) => (r.target ? { ...r, meets: r.value >= 30 } : r)) as BenchRow[]],
-  ['workflow', async () => (await runWorkflowBench()) as BenchRow[]],
+  ['workflow', async () => (await runWorkflowBench({ quick })) as BenchRow[]],
 ];
 
 function fmt(v: number): string {

@@ -69,10 +69,15 @@ export async function trackSizes(sizes: readonly number[], windowSeconds: number
     stdio: 'ignore',
   });
   const emuUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${emuUrl}/_emulator/state`).then((r) => r.ok).catch(() => false)) break;
-    await sleep(100);
-  }
+  // Waited for after the first Likeness has started: both take a second or two.
+  const emuReady = (async () => {
+    for (let i = 0; i < 100; i++) {
+      if (await fetch(`${emuUrl}/_emulator/state`).then((r) => r.ok).catch(() => false)) return;
+      await sleep(100);
+    }
+    throw new Error('the GPU emulator did not answer within 10 s');
+  })();
+  emuReady.catch(() => undefined);
   // One image per training: what tracking costs does not depend on the dataset, and preparing,
   // uploading and fetching five per run was most of the setup's time.
   const env = { LIKENESS_EMULATOR_URL: emuUrl, LIKENESS_TRAIN_STEPS: '1000', LIKENESS_POLL_SECONDS: String(POLL_SECONDS), LIKENESS_MIN_IMAGES: '1' };
@@ -86,6 +91,7 @@ export async function trackSizes(sizes: readonly number[], windowSeconds: number
         // Setup ticks every second: a booted pod gets its job sooner.
         b = await startBenchApp({ ...env, LIKENESS_WORKER_CONCURRENCY: '32', LIKENESS_POLL_SECONDS: '1' }, { dataDir });
         dataDir = b.dataDir;
+        await emuReady;
         const setup0 = performance.now();
         const { token, characterIds } = await seedCharacters(b, n - started, 1);
         const limit = pLimit(8);
@@ -99,7 +105,7 @@ export async function trackSizes(sizes: readonly number[], windowSeconds: number
           const running = state.jobs.filter((j) => j.status === 'running').length;
           if (running === n) break;
           if (Date.now() > deadline) throw new Error(`only ${running}/${n} jobs reached their trainer`);
-          await sleep(1000);
+          await sleep(300);
         }
         const onTrainer = performance.now();
         await b.close({ keepData: true });
@@ -111,12 +117,12 @@ export async function trackSizes(sizes: readonly number[], windowSeconds: number
             .where(and(eq(trainingRuns.status, 'training'), isNotNull(trainingRuns.workerId)));
           if (held!.n === n) break;
           if (Date.now() > deadline) throw new Error(`only ${held!.n}/${n} runs were taken over after the restart`);
-          await sleep(500);
+          await sleep(200);
         }
         const secs = (a: number, z: number) => ((z - a) / 1000).toFixed(0);
         console.error(`  tracking ${n}: on their trainers after ${secs(setup0, onTrainer)} s of setup, taken over by the restarted worker in ${secs(onTrainer, performance.now())} s`);
         // One poll interval more, so the window holds only steady tracking.
-        await sleep(POLL_SECONDS * 1000 + 1000);
+        await sleep(POLL_SECONDS * 1000 + 250);
         const profile = process.env.LIKENESS_BENCH_CPU_PROFILE ? await startProfile() : null;
         const wall0 = performance.now();
         const cpu0 = process.cpuUsage();
