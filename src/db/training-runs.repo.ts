@@ -108,13 +108,10 @@ export async function listTrackedRuns(db: Executor, workerId: string): Promise<A
       loss: trainingRuns.loss,
       progressMessage: trainingRuns.progressMessage,
       cancelRequested: trainingRuns.cancelRequested,
-      transientRetries: trainingRuns.transientRetries,
     })
     .from(trainingRuns)
-    .where(and(eq(trainingRuns.status, 'training'), eq(trainingRuns.workerId, workerId)));
-  return rows
-    .filter((r) => r.transientRetries === 0)
-    .map(({ cancelRequested, transientRetries: _t, ...r }) => ({ ...r, handOver: cancelRequested }));
+    .where(and(eq(trainingRuns.status, 'training'), eq(trainingRuns.workerId, workerId), eq(trainingRuns.transientRetries, 0)));
+  return rows.map(({ cancelRequested, ...r }) => ({ ...r, handOver: cancelRequested }));
 }
 
 export interface ProgressUpdate {
