@@ -129,7 +129,9 @@ export interface ProgressUpdate {
  * Writes many runs' progress in one statement. Progress is bookkeeping, not a state change: the
  * version is left alone so a step that read the run before this write still passes its guard.
  * A row that moved on meanwhile (left `training`, or began a new attempt on another machine) is
- * not touched: what was read from the old job must not land on the new one. Returns rows written.
+ * not touched: what was read from the old job must not land on the new one. The transient-fault
+ * count is the step job's: a step may have begun a backoff since the tracker read the run, and
+ * resetting the count here would let a failing provider be retried forever. Returns rows written.
  */
 export async function recordProgress(db: Executor, updates: readonly ProgressUpdate[]): Promise<number> {
   if (updates.length === 0) return 0;
@@ -137,7 +139,7 @@ export async function recordProgress(db: Executor, updates: readonly ProgressUpd
     update ${trainingRuns} as t set
       step = v.step, total_steps = v.total_steps, seconds_per_step = v.seconds_per_step,
       eta_seconds = v.eta_seconds, loss = v.loss, progress_message = v.progress_message,
-      transient_retries = 0, updated_at = now()
+      updated_at = now()
     from jsonb_to_recordset(${JSON.stringify(updates.map((u) => ({ ...u, total_steps: u.totalSteps, seconds_per_step: u.secondsPerStep, eta_seconds: u.etaSeconds, progress_message: u.progressMessage })))}::jsonb)
       as v(id text, attempt integer, step integer, total_steps integer, seconds_per_step double precision,
            eta_seconds integer, loss double precision, progress_message text)

@@ -92,6 +92,12 @@ describe.skipIf(!HAVE_FACES)('batched training tracker', () => {
     }, 30_000, 50);
     const update = { id, step: 7, totalSteps: row.totalSteps, secondsPerStep: null, etaSeconds: null, loss: null, progressMessage: 'stale' };
     expect(await recordProgress(db, [{ ...update, attempt: row.attempt + 1 }])).toBe(0);
+    // A step that began a backoff after the tracker read the run keeps its fault count.
+    await db.update(trainingRuns).set({ transientRetries: 2 }).where(eq(trainingRuns.id, id));
+    expect(await recordProgress(db, [{ ...update, step: 1, progressMessage: null, attempt: row.attempt }])).toBe(1);
+    const [inBackoff] = await db.select().from(trainingRuns).where(eq(trainingRuns.id, id));
+    expect(inBackoff!.transientRetries).toBe(2);
+    await db.update(trainingRuns).set({ transientRetries: 0 }).where(eq(trainingRuns.id, id));
     const done = await waitFor('run ready', async () => {
       const [r] = await db.select().from(trainingRuns).where(eq(trainingRuns.id, id));
       return r?.status === 'ready' ? r : null;
